@@ -1,0 +1,1090 @@
+// Parser: tokens → chevrotain CST (with error recovery) → ast.Model with spans.
+// Input: SourceFile + DiagnosticSink. Output: ast.Model (possibly partial when there were syntax
+// errors; items that could not be recovered are dropped) or null when not even `model NAME {` parsed.
+// The grammar mirrors the EBNF in docs/dsl.md; comments there and here must stay in step.
+
+import { CstParser, EOF, type CstNode, type IToken, type TokenType, type IParserErrorMessageProvider } from 'chevrotain';
+import type * as ast from './ast.js';
+import type { DiagnosticSink, SourceFile } from './diagnostics.js';
+import { closest } from './diagnostics.js';
+import {
+  allTokens,
+  Colon,
+  Comma,
+  Dot,
+  EqEq,
+  Equals,
+  Greater,
+  GreaterEq,
+  Identifier,
+  Kw,
+  KEYWORDS,
+  LBrace,
+  LBracket,
+  Less,
+  LessEq,
+  LParen,
+  Minus,
+  NotEq,
+  NumberLiteral,
+  numberValue,
+  Plus,
+  RBrace,
+  RBracket,
+  RParen,
+  Slash,
+  Star,
+  StringLiteral,
+  stringValue,
+  tokenize,
+  tokenSpan,
+  type Comment,
+} from './lexer.js';
+
+export const ParseCodes = {
+  syntax: 'PML1100',
+  reservedWord: 'PML1101',
+  unknownScale: 'PML1102',
+  trailingInput: 'PML1103',
+  noModel: 'PML1104',
+  tooDeep: 'PML1105',
+} as const;
+
+/** Bracket nesting and expression depth limits: beyond them we report instead of overflowing the stack. */
+export const MAX_NESTING = 200;
+const MAX_EXPR_DEPTH = 1000;
+
+// ---------------------------------------------------------------- grammar
+
+const ITEM_START = ['version', 'owner', 'purpose', 'description', 'input', 'feature', 'component', 'output', 'train'];
+
+function describeToken(t: IToken): string {
+  if (t.tokenType === EOF) return 'end of file';
+  const name = t.tokenType.name;
+  if (name.startsWith('Kw_')) return `keyword '${t.image}'`;
+  if (name === 'StringLiteral') return `string ${t.image.length > 24 ? t.image.slice(0, 21) + '..."' : t.image}`;
+  if (name === 'NumberLiteral') return `number ${t.image}`;
+  if (name === 'Identifier') return `'${t.image}'`;
+  return `'${t.image}'`;
+}
+
+function label(tt: TokenType): string {
+  return tt.LABEL ?? tt.name;
+}
+
+const RULE_EXPECTS: Record<string, string> = {
+  item: `an item (${ITEM_START.join(', ')}) or '}'`,
+  expr: 'an expression',
+  notExpr: 'an expression',
+  unaryExpr: 'an expression',
+  primary: 'an expression',
+  modifier: "an input modifier ('in', 'default', 'required', 'unknown', 'pii')",
+  value: 'a value (number, string, true/false, name, or [list])',
+  settingBody: "a value, 'in' and a search space, or '{'",
+  space: "a search space: [lo, hi], log [lo, hi] or {a, b, ...}",
+  typeArg: 'a type or a number',
+  typeParam: 'a string or a number',
+  meta: 'a string',
+};
+
+function oneOf(labels: string[]): string {
+  const u = [...new Set(labels)];
+  if (u.length === 1) return u[0]!;
+  if (u.length > 8) return `one of ${u.slice(0, 8).join(', ')}, ...`;
+  return `one of ${u.join(', ')}`;
+}
+
+const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    // A loop of items/settings ended on a token that starts none: say what could have come.
+    if (expected === RBrace && ruleName === 'model') return `expected ${RULE_EXPECTS['item']} but found ${describeToken(actual)}`;
+    if (expected === RBrace && (ruleName === 'train' || ruleName === 'settingBody'))
+      return `expected a setting (name value) or '}' but found ${describeToken(actual)}`;
+    return `expected ${label(expected)} but found ${describeToken(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `unexpected ${describeToken(firstRedundant)} after the end of the model`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const what =
+      RULE_EXPECTS[ruleName] ?? oneOf(expectedPathsPerAlt.flatMap((alt) => alt.map((p) => (p[0] ? label(p[0]) : '?'))));
+    return `expected ${what} but found ${describeToken(actual[0]!)}`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const what = RULE_EXPECTS[ruleName] ?? oneOf(expectedIterationPaths.map((p) => (p[0] ? label(p[0]) : '?')));
+    return `expected ${what} but found ${describeToken(actual[0]!)}`;
+  },
+};
+
+class PmlParser extends CstParser {
+  constructor() {
+    super(allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: 'onlyOffset',
+      errorMessageProvider: messages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  model = this.RULE('model', () => {
+    this.CONSUME(Kw.model);
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.item));
+    this.CONSUME(RBrace);
+  });
+
+  item = this.RULE('item', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.meta) },
+      { ALT: () => this.SUBRULE(this.inputDecl) },
+      { ALT: () => this.SUBRULE(this.feature) },
+      { ALT: () => this.SUBRULE(this.component) },
+      { ALT: () => this.SUBRULE(this.output) },
+      { ALT: () => this.SUBRULE(this.train) },
+    ]);
+  });
+
+  meta = this.RULE('meta', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(Kw.version, { LABEL: 'key' }) },
+      { ALT: () => this.CONSUME(Kw.owner, { LABEL: 'key' }) },
+      { ALT: () => this.CONSUME(Kw.purpose, { LABEL: 'key' }) },
+      { ALT: () => this.CONSUME(Kw.description, { LABEL: 'key' }) },
+    ]);
+    this.CONSUME(StringLiteral, { LABEL: 'value' });
+  });
+
+  inputDecl = this.RULE('inputDecl', () => {
+    this.CONSUME(Kw.input);
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.CONSUME(Colon);
+    this.SUBRULE(this.typeRef);
+    this.MANY(() => this.SUBRULE(this.modifier));
+  });
+
+  typeRef = this.RULE('typeRef', () => {
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(Less);
+            this.SUBRULE(this.typeArg);
+            this.MANY(() => {
+              this.CONSUME(Comma);
+              this.SUBRULE2(this.typeArg);
+            });
+            this.CONSUME(Greater);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(LParen);
+            this.SUBRULE(this.typeParam);
+            this.MANY2(() => {
+              this.CONSUME2(Comma);
+              this.SUBRULE2(this.typeParam);
+            });
+            this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
+            this.CONSUME(RParen);
+          },
+        },
+      ]);
+    });
+  });
+
+  typeArg = this.RULE('typeArg', () => {
+    this.OR([{ ALT: () => this.SUBRULE(this.typeRef) }, { ALT: () => this.CONSUME(NumberLiteral) }]);
+  });
+
+  typeParam = this.RULE('typeParam', () => {
+    this.OR([{ ALT: () => this.CONSUME(StringLiteral) }, { ALT: () => this.CONSUME(NumberLiteral) }]);
+  });
+
+  modifier = this.RULE('modifier', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Kw.in);
+          this.CONSUME(LBracket);
+          this.SUBRULE(this.expr, { LABEL: 'lo' });
+          this.CONSUME(Comma);
+          this.SUBRULE2(this.expr, { LABEL: 'hi' });
+          this.CONSUME(RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(Kw.default);
+          this.SUBRULE3(this.expr, { LABEL: 'value' });
+        },
+      },
+      { ALT: () => this.CONSUME(Kw.required) },
+      {
+        ALT: () => {
+          this.CONSUME(Kw.unknown);
+          this.SUBRULE4(this.expr, { LABEL: 'value' });
+        },
+      },
+      { ALT: () => this.CONSUME(Kw.pii) },
+    ]);
+  });
+
+  feature = this.RULE('feature', () => {
+    this.CONSUME(Kw.feature);
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  component = this.RULE('component', () => {
+    this.CONSUME(Kw.component);
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.CONSUME(Equals);
+    this.CONSUME2(Identifier, { LABEL: 'callee' });
+    this.CONSUME(LParen);
+    this.SUBRULE(this.args);
+    this.CONSUME(RParen);
+    this.OPTION(() => {
+      this.CONSUME(Kw.per);
+      this.CONSUME3(Identifier, { LABEL: 'per' });
+    });
+  });
+
+  output = this.RULE('output', () => {
+    this.CONSUME(Kw.output);
+    this.CONSUME(Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(Colon);
+      this.SUBRULE(this.typeRef);
+    });
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  train = this.RULE('train', () => {
+    this.CONSUME(Kw.train);
+    this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'target' }));
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.setting));
+    this.CONSUME(RBrace);
+  });
+
+  setting = this.RULE('setting', () => {
+    this.CONSUME(Identifier, { LABEL: 'path' });
+    this.MANY(() => {
+      this.CONSUME(Dot);
+      this.CONSUME2(Identifier, { LABEL: 'path' });
+    });
+    this.SUBRULE(this.settingBody);
+  });
+
+  settingBody = this.RULE('settingBody', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Kw.in);
+          this.SUBRULE(this.space);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LBrace);
+          this.MANY(() => this.SUBRULE(this.setting));
+          this.CONSUME(RBrace);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.value) },
+    ]);
+  });
+
+  space = this.RULE('space', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'scale' }));
+          this.CONSUME(LBracket);
+          this.SUBRULE(this.value);
+          this.CONSUME(Comma);
+          this.SUBRULE2(this.value);
+          this.CONSUME(RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LBrace);
+          this.SUBRULE3(this.value);
+          this.MANY(() => {
+            this.CONSUME2(Comma);
+            this.SUBRULE4(this.value);
+          });
+          this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
+          this.CONSUME(RBrace);
+        },
+      },
+    ]);
+  });
+
+  /** A setting value: a single primary, never a binary expression (keeps `key value key value` unambiguous). */
+  value = this.RULE('value', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.OPTION(() => this.CONSUME(Minus));
+          this.CONSUME(NumberLiteral);
+        },
+      },
+      { ALT: () => this.CONSUME(StringLiteral) },
+      { ALT: () => this.CONSUME(Kw.true) },
+      { ALT: () => this.CONSUME(Kw.false) },
+      {
+        ALT: () => {
+          this.CONSUME(Identifier);
+          this.OPTION2(() => {
+            this.CONSUME(LParen);
+            this.SUBRULE(this.args);
+            this.CONSUME(RParen);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LBracket);
+          this.OPTION3(() => {
+            this.SUBRULE(this.value);
+            this.MANY(() => {
+              this.CONSUME(Comma);
+              this.SUBRULE2(this.value);
+            });
+            this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+          });
+          this.CONSUME(RBracket);
+        },
+      },
+    ]);
+  });
+
+  expr = this.RULE('expr', () => {
+    this.OR([{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.orExpr) }]);
+  });
+
+  ifExpr = this.RULE('ifExpr', () => {
+    this.CONSUME(Kw.if);
+    this.SUBRULE(this.expr, { LABEL: 'cond' });
+    this.CONSUME(Kw.then);
+    this.SUBRULE2(this.expr, { LABEL: 'then' });
+    this.CONSUME(Kw.else);
+    this.SUBRULE3(this.expr, { LABEL: 'else' });
+  });
+
+  orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(Kw.or, { LABEL: 'op' });
+      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
+    });
+  });
+
+  andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(Kw.and, { LABEL: 'op' });
+      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
+    });
+  });
+
+  notExpr = this.RULE('notExpr', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Kw.not, { LABEL: 'op' });
+          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.cmpExpr, { LABEL: 'operand' }) },
+    ]);
+  });
+
+  cmpExpr = this.RULE('cmpExpr', () => {
+    this.SUBRULE(this.addExpr, { LABEL: 'operand' });
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(LessEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(GreaterEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Less, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Greater, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(EqEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(NotEq, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.addExpr, { LABEL: 'operand' });
+    });
+  });
+
+  addExpr = this.RULE('addExpr', () => {
+    this.SUBRULE(this.mulExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) }]);
+      this.SUBRULE2(this.mulExpr, { LABEL: 'operand' });
+    });
+  });
+
+  mulExpr = this.RULE('mulExpr', () => {
+    this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) }]);
+      this.SUBRULE2(this.unaryExpr, { LABEL: 'operand' });
+    });
+  });
+
+  unaryExpr = this.RULE('unaryExpr', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Minus, { LABEL: 'op' });
+          this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.primary, { LABEL: 'operand' }) },
+    ]);
+  });
+
+  primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(NumberLiteral) },
+      { ALT: () => this.CONSUME(StringLiteral) },
+      { ALT: () => this.CONSUME(Kw.true) },
+      { ALT: () => this.CONSUME(Kw.false) },
+      {
+        ALT: () => {
+          this.CONSUME(Identifier);
+          this.OPTION(() => {
+            this.CONSUME(LParen, { LABEL: 'callOpen' });
+            this.SUBRULE(this.args);
+            this.CONSUME(RParen, { LABEL: 'callClose' });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LBracket);
+          this.OPTION2(() => {
+            this.SUBRULE(this.expr, { LABEL: 'item' });
+            this.MANY(() => {
+              this.CONSUME(Comma);
+              this.SUBRULE2(this.expr, { LABEL: 'item' });
+            });
+            this.OPTION3(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+          });
+          this.CONSUME(RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME2(LParen);
+          this.SUBRULE3(this.expr, { LABEL: 'inner' });
+          this.CONSUME2(RParen);
+        },
+      },
+    ]);
+  });
+
+  args = this.RULE('args', () => {
+    this.OPTION(() => {
+      this.SUBRULE(this.arg);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.arg);
+      });
+      this.OPTION2(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+    });
+  });
+
+  arg = this.RULE('arg', () => {
+    this.OPTION(() => {
+      this.CONSUME(Identifier, { LABEL: 'name' });
+      this.CONSUME(Equals);
+    });
+    this.SUBRULE(this.expr);
+  });
+}
+
+let parserInstance: PmlParser | null = null;
+function getParser(): PmlParser {
+  parserInstance ??= new PmlParser();
+  return parserInstance;
+}
+
+// ---------------------------------------------------------------- entry point
+
+export interface ParseResult {
+  model: ast.Model | null;
+  comments: Comment[];
+}
+
+/** Lexes and parses one file. Diagnostics go to the sink; never throws on user input. */
+export function parseFile(file: SourceFile, sink: DiagnosticSink): ParseResult {
+  const { tokens, comments } = tokenize(file.text, sink);
+  if (tokens.length === 0) {
+    sink.error(ParseCodes.noModel, { start: 0, end: 0 }, 'no model in this file', 'a file holds one model: model NAME { ... }');
+    return { model: null, comments };
+  }
+  const deep = tooDeep(tokens);
+  if (deep !== null) {
+    sink.error(
+      ParseCodes.tooDeep,
+      tokenSpan(deep),
+      `brackets nested more than ${MAX_NESTING} levels deep`,
+      'split the expression into several features',
+    );
+    return { model: null, comments };
+  }
+  const parser = getParser();
+  parser.input = tokens;
+  let cst: CstNode;
+  try {
+    cst = parser.model();
+  } catch (e) {
+    if (e instanceof RangeError) {
+      sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
+      return { model: null, comments };
+    }
+    throw e;
+  }
+  reportParseErrors(parser, tokens, file, sink);
+  const builder = new Builder(file, sink);
+  let model: ast.Model | null;
+  try {
+    model = builder.model(cst);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
+      return { model: null, comments };
+    }
+    throw e;
+  }
+  return { model, comments };
+}
+
+/** Convenience: the model only. */
+export function parseModel(file: SourceFile, sink: DiagnosticSink): ast.Model | null {
+  return parseFile(file, sink).model;
+}
+
+function tooDeep(tokens: IToken[]): IToken | null {
+  let depth = 0;
+  let prefix = 0;
+  for (const t of tokens) {
+    const tt = t.tokenType;
+    if (tt === LParen || tt === LBracket || tt === LBrace) depth++;
+    else if (tt === RParen || tt === RBracket || tt === RBrace) depth = Math.max(0, depth - 1);
+    // runs of prefix operators (`- - - x`, `not not x`, `if if ...`) recurse like brackets
+    if (tt === Minus || tt === Kw.not || tt === Kw.if) prefix++;
+    else if (tt !== LParen) prefix = 0;
+    if (depth + prefix > MAX_NESTING) return t;
+  }
+  return null;
+}
+
+const KEYWORD_SET = new Set<string>(KEYWORDS);
+
+function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile, sink: DiagnosticSink): void {
+  const seen = new Set<number>();
+  for (const e of parser.errors) {
+    const t = e.token;
+    const isEof = t.tokenType === EOF || !Number.isFinite(t.startOffset);
+    let span: ast.Span;
+    if (isEof) {
+      const last = tokens[tokens.length - 1];
+      const end = last ? tokenSpan(last).end : file.text.length;
+      span = { start: end, end };
+    } else {
+      span = tokenSpan(t);
+    }
+    if (seen.has(span.start)) continue; // one report per position: recovery can re-trip on the same token
+    seen.add(span.start);
+    let code: string = ParseCodes.syntax;
+    let hint: string | undefined;
+    const msg = e.message;
+    if (e.name === 'NotAllInputParsedException') code = ParseCodes.trailingInput;
+    if (!isEof && KEYWORD_SET.has(t.image) && msg.startsWith('expected a name')) {
+      code = ParseCodes.reservedWord;
+      hint = `'${t.image}' is a reserved word; choose another name, e.g. '${t.image}_'`;
+    } else if (!isEof && t.tokenType === Identifier) {
+      const kw = closest(t.image, ITEM_START.concat(['model', 'per', 'in', 'default', 'required', 'unknown']));
+      if (kw !== undefined) hint = `did you mean '${kw}'?`;
+    } else if (isEof) {
+      hint = "the file ended early: is a '}' or ')' missing?";
+    }
+    sink.error(code, span, msg, hint);
+  }
+}
+
+// ---------------------------------------------------------------- CST → AST
+
+type Children = Record<string, (CstNode | IToken)[] | undefined>;
+
+function kids(node: CstNode): Children {
+  return node.children as Children;
+}
+
+function tokenOf(node: CstNode, key: string, i = 0): IToken | undefined {
+  const t = kids(node)[key]?.[i];
+  if (t === undefined || 'children' in t) return undefined;
+  if (t.isInsertedInRecovery === true || !Number.isFinite(t.startOffset)) return undefined;
+  return t;
+}
+
+function tokensOf(node: CstNode, key: string): IToken[] {
+  return ((kids(node)[key] ?? []) as IToken[]).filter(
+    (t) => !('children' in t) && t.isInsertedInRecovery !== true && Number.isFinite(t.startOffset),
+  );
+}
+
+function nodeOf(node: CstNode, key: string, i = 0): CstNode | undefined {
+  const n = kids(node)[key]?.[i];
+  return n !== undefined && 'children' in n ? n : undefined;
+}
+
+function nodesOf(node: CstNode, key: string): CstNode[] {
+  return (kids(node)[key] ?? []).filter((n): n is CstNode => 'children' in n);
+}
+
+/** All real tokens under a node, in source order (operators interleaved with operands). */
+function orderedOps(node: CstNode): IToken[] {
+  return tokensOf(node, 'op').sort((a, b) => a.startOffset - b.startOffset);
+}
+
+function nodeSpan(node: CstNode): ast.Span | null {
+  const loc = node.location;
+  if (loc && Number.isFinite(loc.startOffset) && loc.endOffset !== undefined && Number.isFinite(loc.endOffset)) {
+    return { start: loc.startOffset, end: loc.endOffset + 1 };
+  }
+  return null;
+}
+
+function join(a: ast.Span, b: ast.Span): ast.Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}
+
+class Builder {
+  constructor(
+    private readonly file: SourceFile,
+    private readonly sink: DiagnosticSink,
+  ) {}
+
+  private ident(t: IToken | undefined): ast.Ident | null {
+    if (t === undefined) return null;
+    return { kind: 'ident', span: tokenSpan(t), name: t.image };
+  }
+
+  model(cst: CstNode): ast.Model | null {
+    const name = this.ident(tokenOf(cst, 'name'));
+    if (tokenOf(cst, 'Kw_model') === undefined || name === null) return null;
+    const items: ast.Item[] = [];
+    for (const n of nodesOf(cst, 'item')) {
+      const item = this.item(n);
+      if (item !== null) items.push(item);
+    }
+    const span = nodeSpan(cst) ?? { start: 0, end: this.file.text.length };
+    return { kind: 'model', span, name, items };
+  }
+
+  private item(n: CstNode): ast.Item | null {
+    if (n.recoveredNode === true && nodeSpan(n) === null) return null;
+    const inner = Object.values(kids(n)).flat()[0];
+    if (inner === undefined || !('children' in inner)) return null;
+    switch (inner.name) {
+      case 'meta':
+        return this.meta(inner);
+      case 'inputDecl':
+        return this.input(inner);
+      case 'feature':
+        return this.feature(inner);
+      case 'component':
+        return this.component(inner);
+      case 'output':
+        return this.output(inner);
+      case 'train':
+        return this.train(inner);
+      default:
+        return null;
+    }
+  }
+
+  private meta(n: CstNode): ast.MetaItem | null {
+    const key = tokenOf(n, 'key');
+    const value = tokenOf(n, 'value');
+    const span = nodeSpan(n);
+    if (key === undefined || value === undefined || span === null) return null;
+    return {
+      kind: 'meta',
+      span,
+      key: key.image as ast.MetaKey,
+      value: { kind: 'string', span: tokenSpan(value), value: stringValue(value) },
+    };
+  }
+
+  private input(n: CstNode): ast.InputDecl | null {
+    const name = this.ident(tokenOf(n, 'name'));
+    const typeNode = nodeOf(n, 'typeRef');
+    const type = typeNode ? this.typeRef(typeNode) : null;
+    const span = nodeSpan(n);
+    if (name === null || type === null || span === null) return null;
+    const modifiers: ast.InputModifier[] = [];
+    for (const m of nodesOf(n, 'modifier')) {
+      const mod = this.modifier(m);
+      if (mod !== null) modifiers.push(mod);
+    }
+    return { kind: 'input', span, name, type, modifiers };
+  }
+
+  private typeRef(n: CstNode): ast.TypeRef | null {
+    const name = this.ident(tokenOf(n, 'name'));
+    const span = nodeSpan(n);
+    if (name === null || span === null) return null;
+    const params: ast.TypeParam[] = [];
+    let style: ast.TypeRef['style'] = 'none';
+    if (tokenOf(n, 'Less') !== undefined) {
+      style = 'angle';
+      for (const a of nodesOf(n, 'typeArg')) {
+        const sub = nodeOf(a, 'typeRef');
+        const num = tokenOf(a, 'NumberLiteral');
+        if (sub) {
+          const t = this.typeRef(sub);
+          if (t) params.push(t);
+        } else if (num) params.push(this.number(num));
+      }
+    } else if (tokenOf(n, 'LParen') !== undefined) {
+      style = 'paren';
+      for (const p of nodesOf(n, 'typeParam')) {
+        const s = tokenOf(p, 'StringLiteral');
+        const num = tokenOf(p, 'NumberLiteral');
+        if (s) params.push({ kind: 'string', span: tokenSpan(s), value: stringValue(s) });
+        else if (num) params.push(this.number(num));
+      }
+    }
+    return { kind: 'type', span, name, style, params };
+  }
+
+  private modifier(n: CstNode): ast.InputModifier | null {
+    const span = nodeSpan(n);
+    if (span === null) return null;
+    if (tokenOf(n, 'Kw_in')) {
+      const lo = this.optExpr(nodeOf(n, 'lo'));
+      const hi = this.optExpr(nodeOf(n, 'hi'));
+      return lo && hi ? { kind: 'range', span, lo, hi } : null;
+    }
+    if (tokenOf(n, 'Kw_default')) {
+      const value = this.optExpr(nodeOf(n, 'value'));
+      return value ? { kind: 'default', span, value } : null;
+    }
+    if (tokenOf(n, 'Kw_unknown')) {
+      const value = this.optExpr(nodeOf(n, 'value'));
+      return value ? { kind: 'unknown', span, value } : null;
+    }
+    if (tokenOf(n, 'Kw_required')) return { kind: 'required', span };
+    if (tokenOf(n, 'Kw_pii')) return { kind: 'pii', span };
+    return null;
+  }
+
+  private feature(n: CstNode): ast.FeatureDecl | null {
+    const name = this.ident(tokenOf(n, 'name'));
+    const value = this.optExpr(nodeOf(n, 'expr'));
+    const span = nodeSpan(n);
+    if (name === null || value === null || span === null) return null;
+    return { kind: 'feature', span, name, value };
+  }
+
+  private component(n: CstNode): ast.ComponentDecl | null {
+    const name = this.ident(tokenOf(n, 'name'));
+    const callee = this.ident(tokenOf(n, 'callee'));
+    const argsNode = nodeOf(n, 'args');
+    const open = tokenOf(n, 'LParen');
+    const close = tokenOf(n, 'RParen');
+    const span = nodeSpan(n);
+    if (name === null || callee === null || argsNode === undefined || span === null || !open || !close) return null;
+    const args = this.args(argsNode);
+    if (args === null) return null;
+    const per = tokenOf(n, 'Kw_per') ? this.ident(tokenOf(n, 'per')) : null;
+    if (tokenOf(n, 'Kw_per') && per === null) return null;
+    const value: ast.CallExpr = { kind: 'call', span: join(callee.span, tokenSpan(close)), callee, args };
+    return { kind: 'component', span, name, value, per };
+  }
+
+  private output(n: CstNode): ast.OutputDecl | null {
+    const name = this.ident(tokenOf(n, 'name'));
+    const value = this.optExpr(nodeOf(n, 'expr'));
+    const span = nodeSpan(n);
+    if (name === null || value === null || span === null) return null;
+    const typeNode = nodeOf(n, 'typeRef');
+    const type = typeNode ? this.typeRef(typeNode) : null;
+    if (typeNode && type === null) return null;
+    return { kind: 'output', span, name, type, value };
+  }
+
+  private train(n: CstNode): ast.TrainBlock | null {
+    const span = nodeSpan(n);
+    if (span === null) return null;
+    const target = this.ident(tokenOf(n, 'target'));
+    return { kind: 'train', span, target, settings: this.settings(nodesOf(n, 'setting')) };
+  }
+
+  private settings(nodes: CstNode[]): ast.Setting[] {
+    const out: ast.Setting[] = [];
+    for (const s of nodes) {
+      const setting = this.setting(s);
+      if (setting !== null) out.push(setting);
+    }
+    return out;
+  }
+
+  private setting(n: CstNode): ast.Setting | null {
+    const span = nodeSpan(n);
+    const path = tokensOf(n, 'path')
+      .sort((a, b) => a.startOffset - b.startOffset)
+      .map((t) => this.ident(t)!);
+    const body = nodeOf(n, 'settingBody');
+    if (span === null || path.length === 0 || body === undefined) return null;
+    const bodySpan = nodeSpan(body);
+    if (bodySpan === null) return null;
+    let value: ast.SettingValue | null = null;
+    if (tokenOf(body, 'Kw_in')) {
+      const sp = nodeOf(body, 'space');
+      value = sp ? this.space(sp) : null;
+    } else if (tokenOf(body, 'LBrace')) {
+      if (!tokenOf(body, 'RBrace')) return null;
+      value = { kind: 'block', span: bodySpan, settings: this.settings(nodesOf(body, 'setting')) };
+    } else {
+      const v = nodeOf(body, 'value');
+      value = v ? this.value(v) : null;
+    }
+    if (value === null) return null;
+    return { kind: 'setting', span, path, value };
+  }
+
+  private space(n: CstNode): ast.SearchSpace | null {
+    const span = nodeSpan(n);
+    if (span === null) return null;
+    const values: ast.Expr[] = [];
+    for (const v of nodesOf(n, 'value')) {
+      const e = this.value(v);
+      if (e === null) return null;
+      values.push(e);
+    }
+    if (tokenOf(n, 'LBrace')) return { kind: 'space', span, scale: 'choice', values };
+    const scaleTok = tokenOf(n, 'scale');
+    let scale: ast.SearchSpace['scale'] = 'linear';
+    if (scaleTok) {
+      if (scaleTok.image === 'log') scale = 'log';
+      else {
+        this.sink.error(
+          ParseCodes.unknownScale,
+          tokenSpan(scaleTok),
+          `unknown search scale '${scaleTok.image}'`,
+          "write 'in [lo, hi]' for a linear range or 'in log [lo, hi]' for a log-uniform one",
+        );
+        return null;
+      }
+    }
+    if (values.length !== 2) return null;
+    return { kind: 'space', span, scale, values };
+  }
+
+  private value(n: CstNode): ast.Expr | null {
+    const span = nodeSpan(n);
+    if (span === null) return null;
+    const num = tokenOf(n, 'NumberLiteral');
+    if (num) {
+      const lit = this.number(num);
+      const minus = tokenOf(n, 'Minus');
+      return minus ? { kind: 'unary', span: join(tokenSpan(minus), lit.span), op: '-', operand: lit } : lit;
+    }
+    const s = tokenOf(n, 'StringLiteral');
+    if (s) return { kind: 'string', span: tokenSpan(s), value: stringValue(s) };
+    if (tokenOf(n, 'Kw_true')) return { kind: 'bool', span, value: true };
+    if (tokenOf(n, 'Kw_false')) return { kind: 'bool', span, value: false };
+    const id = tokenOf(n, 'Identifier');
+    if (id) {
+      if (tokenOf(n, 'LParen')) {
+        const argsNode = nodeOf(n, 'args');
+        const args = argsNode ? this.args(argsNode) : null;
+        if (args === null || !tokenOf(n, 'RParen')) return null;
+        return { kind: 'call', span, callee: this.ident(id)!, args };
+      }
+      return { kind: 'name', span: tokenSpan(id), name: id.image };
+    }
+    if (tokenOf(n, 'LBracket')) {
+      if (!tokenOf(n, 'RBracket')) return null;
+      const items: ast.Expr[] = [];
+      for (const v of nodesOf(n, 'value')) {
+        const e = this.value(v);
+        if (e === null) return null;
+        items.push(e);
+      }
+      return { kind: 'list', span, items };
+    }
+    return null;
+  }
+
+  private number(t: IToken): ast.NumberLit {
+    const { value, isInt } = numberValue(t);
+    return { kind: 'number', span: tokenSpan(t), value, raw: t.image, isInt };
+  }
+
+  private args(n: CstNode): ast.Arg[] | null {
+    const out: ast.Arg[] = [];
+    for (const a of nodesOf(n, 'arg')) {
+      const span = nodeSpan(a);
+      const value = this.optExpr(nodeOf(a, 'expr'));
+      if (span === null || value === null) return null;
+      const name = tokenOf(a, 'Equals') ? this.ident(tokenOf(a, 'name')) : null;
+      out.push({ kind: 'arg', span, name, value });
+    }
+    return out;
+  }
+
+  private optExpr(n: CstNode | undefined): ast.Expr | null {
+    if (n === undefined) return null;
+    const e = this.expr(n);
+    if (e !== null && depthOf(e) > MAX_EXPR_DEPTH) {
+      this.sink.error(ParseCodes.tooDeep, e.span, `expression nested more than ${MAX_EXPR_DEPTH} levels deep`, 'split it into several features');
+      return null;
+    }
+    return e;
+  }
+
+  /** Any expression rule node → Expr (null if recovery left it incomplete). */
+  private expr(n: CstNode): ast.Expr | null {
+    switch (n.name) {
+      case 'expr': {
+        const inner = nodeOf(n, 'ifExpr') ?? nodeOf(n, 'orExpr');
+        return inner ? this.expr(inner) : null;
+      }
+      case 'ifExpr': {
+        const span = nodeSpan(n);
+        const c = nodeOf(n, 'cond');
+        const t = nodeOf(n, 'then');
+        const e = nodeOf(n, 'else');
+        if (!span || !c || !t || !e) return null;
+        const cond = this.expr(c);
+        const then = this.expr(t);
+        const els = this.expr(e);
+        if (!cond || !then || !els) return null;
+        return { kind: 'if', span, cond, then, else: els };
+      }
+      case 'orExpr':
+      case 'andExpr':
+      case 'cmpExpr':
+      case 'addExpr':
+      case 'mulExpr':
+        return this.binaryChain(n);
+      case 'notExpr':
+      case 'unaryExpr': {
+        const op = tokenOf(n, 'op');
+        const operandNode = nodeOf(n, 'operand');
+        if (!operandNode) return null;
+        const operand = this.expr(operandNode);
+        if (!operand) return null;
+        if (!op) return operand;
+        return {
+          kind: 'unary',
+          span: join(tokenSpan(op), operand.span),
+          op: op.image === 'not' ? 'not' : '-',
+          operand,
+        };
+      }
+      case 'primary':
+        return this.primary(n);
+      default:
+        return null;
+    }
+  }
+
+  private binaryChain(n: CstNode): ast.Expr | null {
+    const operands = nodesOf(n, 'operand');
+    const ops = orderedOps(n);
+    if (operands.length === 0 || ops.length !== operands.length - 1) return null;
+    let left = this.expr(operands[0]!);
+    if (!left) return null;
+    for (let i = 0; i < ops.length; i++) {
+      const right = this.expr(operands[i + 1]!);
+      if (!right) return null;
+      left = { kind: 'binary', span: join(left.span, right.span), op: ops[i]!.image as ast.BinaryOp, left, right };
+    }
+    return left;
+  }
+
+  private primary(n: CstNode): ast.Expr | null {
+    const span = nodeSpan(n);
+    if (span === null) return null;
+    const num = tokenOf(n, 'NumberLiteral');
+    if (num) return this.number(num);
+    const s = tokenOf(n, 'StringLiteral');
+    if (s) return { kind: 'string', span, value: stringValue(s) };
+    if (tokenOf(n, 'Kw_true')) return { kind: 'bool', span, value: true };
+    if (tokenOf(n, 'Kw_false')) return { kind: 'bool', span, value: false };
+    const id = tokenOf(n, 'Identifier');
+    if (id) {
+      if (kids(n)['callOpen']) {
+        const argsNode = nodeOf(n, 'args');
+        const close = tokenOf(n, 'callClose');
+        const args = argsNode ? this.args(argsNode) : null;
+        if (args === null || !close) return null;
+        return { kind: 'call', span, callee: this.ident(id)!, args };
+      }
+      return { kind: 'name', span, name: id.image };
+    }
+    if (tokenOf(n, 'LBracket')) {
+      if (!tokenOf(n, 'RBracket')) return null;
+      const items: ast.Expr[] = [];
+      for (const it of nodesOf(n, 'item')) {
+        const e = this.expr(it);
+        if (!e) return null;
+        items.push(e);
+      }
+      return { kind: 'list', span, items };
+    }
+    const inner = nodeOf(n, 'inner');
+    if (inner) {
+      if (!tokenOf(n, 'RParen')) return null;
+      const e = this.expr(inner);
+      return e ? { kind: 'paren', span, inner: e } : null;
+    }
+    return null;
+  }
+}
+
+/** Depth of an expression tree, iteratively (so a pathological chain cannot overflow here). */
+function depthOf(root: ast.Expr): number {
+  let max = 0;
+  const stack: [ast.Expr, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [e, d] = stack.pop()!;
+    if (d > max) max = d;
+    switch (e.kind) {
+      case 'unary':
+        stack.push([e.operand, d + 1]);
+        break;
+      case 'binary':
+        stack.push([e.left, d + 1], [e.right, d + 1]);
+        break;
+      case 'if':
+        stack.push([e.cond, d + 1], [e.then, d + 1], [e.else, d + 1]);
+        break;
+      case 'call':
+        for (const a of e.args) stack.push([a.value, d + 1]);
+        break;
+      case 'list':
+        for (const x of e.items) stack.push([x, d + 1]);
+        break;
+      case 'paren':
+        stack.push([e.inner, d + 1]);
+        break;
+      default:
+        break;
+    }
+  }
+  return max;
+}
