@@ -63,6 +63,9 @@ export const LineComment = createToken({ name: 'LineComment', pattern: /\/\/[^\n
 export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: 'comments' });
 export const BadBlockComment = createToken({ name: 'BadBlockComment', pattern: /\/\*[\s\S]*/, group: 'comments' });
 
+/** `# ...`: a comment in other languages. Reported, then skipped to the end of the line. */
+export const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n\r]*/, group: 'comments' });
+
 export const StringLiteral = createToken({
   name: 'StringLiteral',
   pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/,
@@ -107,6 +110,7 @@ export const allTokens: TokenType[] = [
   LineComment,
   BlockComment,
   BadBlockComment,
+  HashComment,
   StringLiteral,
   BadString,
   NumberLiteral,
@@ -162,7 +166,6 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
       LexCodes.unexpectedChar,
       { start: e.offset, end: e.offset + e.length },
       `unexpected character${ch.length === 1 ? '' : 's'} ${shown}`,
-      ch.includes('#') ? "comments start with '//'" : undefined,
     );
   }
   const tokens: IToken[] = [];
@@ -187,6 +190,10 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
   }
   const comments: Comment[] = [];
   for (const c of (result.groups['comments'] ?? []) as IToken[]) {
+    if (c.tokenType === HashComment) {
+      sink.error(LexCodes.unexpectedChar, { start: c.startOffset, end: c.startOffset + 1 }, "unexpected character '#'", "comments start with '//'");
+      continue;
+    }
     if (c.tokenType === BadBlockComment) {
       sink.error(LexCodes.unterminatedComment, { start: c.startOffset, end: c.startOffset + 2 }, 'unterminated block comment', "close it with '*/'");
       continue;

@@ -589,8 +589,11 @@ function tooDeep(tokens: IToken[]): IToken | null {
 
 const KEYWORD_SET = new Set<string>(KEYWORDS);
 
+const COMPARISONS = new Set<TokenType>([Less, LessEq, Greater, GreaterEq, EqEq, NotEq]);
+
 function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile, sink: DiagnosticSink): void {
   const seen = new Set<number>();
+  const lexErrors = sink.items.filter((d) => d.code.startsWith('PML10'));
   for (const e of parser.errors) {
     const t = e.token;
     const isEof = t.tokenType === EOF || !Number.isFinite(t.startOffset);
@@ -603,12 +606,26 @@ function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile
       span = tokenSpan(t);
     }
     if (seen.has(span.start)) continue; // one report per position: recovery can re-trip on the same token
+    // an unterminated block comment swallowed the rest of the file: "unexpected end" adds nothing
+    if (isEof && sink.items.some((d) => d.code === 'PML1003')) continue;
     seen.add(span.start);
+    // a lexical error earlier on the same line already explains what went wrong there
+    const line = file.position(span.start).line;
+    if (lexErrors.some((d) => d.span.start <= span.start && file.position(d.span.start).line === line)) continue;
     let code: string = ParseCodes.syntax;
     let hint: string | undefined;
-    const msg = e.message;
+    let msg = e.message;
+    const rules = e.context.ruleStack;
+    if (!isEof && COMPARISONS.has(t.tokenType)) {
+      msg = `unexpected ${describeToken(t)}: comparisons do not chain`;
+      hint = "write 'a < b and b < c'";
+    } else if (rules[rules.length - 1] === 'component' && msg.startsWith("expected '('")) {
+      hint = "a component is a call such as linear(...), gbdt(...) or mlp(...), optionally followed by 'per ENTITY'";
+    }
     if (e.name === 'NotAllInputParsedException') code = ParseCodes.trailingInput;
-    if (!isEof && KEYWORD_SET.has(t.image) && msg.startsWith('expected a name')) {
+    if (hint !== undefined) {
+      // already explained above
+    } else if (!isEof && KEYWORD_SET.has(t.image) && msg.startsWith('expected a name')) {
       code = ParseCodes.reservedWord;
       hint = `'${t.image}' is a reserved word; choose another name, e.g. '${t.image}_'`;
     } else if (!isEof && t.tokenType === Identifier) {

@@ -1,0 +1,243 @@
+// The `proml` command line: parses flags and calls the libraries; no logic of its own.
+// Input: argv. Output: text on stdout/stderr and an exit code (see EXIT below and `proml --help`).
+
+import { readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import {
+  checkSource,
+  checkedModelToJSON,
+  formatDiagnostic,
+  formatSource,
+  parseSource,
+  type FrontEndResult,
+} from '../compiler/index.js';
+import { spansAsPositions } from '../compiler/ast-json.js';
+
+export const EXIT = {
+  ok: 0,
+  /** The input has errors (diagnostics), or `fmt --check` found unformatted files. */
+  failed: 1,
+  /** Bad command line: unknown command or flag, missing file. */
+  usage: 2,
+  /** A bug in proml (never caused by user input). */
+  internal: 70,
+} as const;
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const HELP = `proml — author, check and compile machine-learning models
+
+Usage: proml <command> [options]
+
+Commands:
+  check <file...>        check models; print diagnostics (exit 1 if any error)
+  fmt [--check] <file...>  format models in place (--check: only list files that would change;
+                         --stdout: print instead of writing; '-' reads standard input)
+  ast [--syntax] <file>  print the typed model as JSON (--syntax: the untyped syntax tree)
+  demo                   check and format every example model under fixtures/models
+  help                   show this help
+
+Options:
+  -h, --help             show help
+  -v, --version          print the version
+  --no-color             plain diagnostics (also when NO_COLOR is set or output is not a terminal)
+
+Exit codes: 0 ok, 1 the models have errors (or fmt --check found changes), 2 bad usage,
+70 internal error (a bug: please report it with the input that caused it).
+
+Language reference: docs/dsl.md    Error codes: docs/errors.md`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  color: boolean;
+}
+
+function defaultIo(args: string[]): Io {
+  const color = !args.includes('--no-color') && process.env['NO_COLOR'] === undefined && process.stderr.isTTY === true;
+  return { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n'), color };
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: Io = defaultIo(argv)): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`proml: ${e.message}`);
+      io.err("run 'proml --help' for usage");
+      return EXIT.usage;
+    }
+    io.err(`proml: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    io.err('this is a bug in proml; please report it with the input that caused it.');
+    if (process.env['PROML_DEBUG'] !== undefined && e instanceof Error) io.err(e.stack ?? '');
+    return EXIT.internal;
+  }
+}
+
+async function run(argv: string[], io: Io): Promise<number> {
+  const args = argv.filter((a) => a !== '--no-color');
+  const cmd = args[0];
+  if (cmd === undefined || cmd === 'help' || cmd === '-h' || cmd === '--help') {
+    io.out(HELP);
+    return cmd === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (cmd === '-v' || cmd === '--version' || cmd === 'version') {
+    io.out(version());
+    return EXIT.ok;
+  }
+  const rest = args.slice(1);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.out(HELP);
+    return EXIT.ok;
+  }
+  switch (cmd) {
+    case 'check':
+      return cmdCheck(rest, io);
+    case 'fmt':
+      return cmdFmt(rest, io);
+    case 'ast':
+      return cmdAst(rest, io);
+    case 'demo':
+      return cmdDemo(rest, io);
+    default:
+      throw new UsageError(`unknown command '${cmd}'`);
+  }
+}
+
+function splitFlags(args: string[], allowed: string[]): { flags: Set<string>; files: string[] } {
+  const flags = new Set<string>();
+  const files: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('--')) {
+      if (!allowed.includes(a)) throw new UsageError(`unknown option '${a}'`);
+      flags.add(a);
+    } else files.push(a);
+  }
+  return { flags, files };
+}
+
+function readSource(path: string): string {
+  if (path === '-') return readFileSync(0, 'utf8');
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory; pass .pml files`);
+  return readFileSync(path, 'utf8');
+}
+
+function printDiagnostics(r: FrontEndResult, io: Io): void {
+  for (const d of r.sink.sorted()) io.err(formatDiagnostic(r.file, d, io.color) + '\n');
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function cmdCheck(args: string[], io: Io): number {
+  const { files } = splitFlags(args, []);
+  if (files.length === 0) throw new UsageError('check: no files given');
+  let errors = 0;
+  let warnings = 0;
+  for (const path of files) {
+    const r = checkSource(path, readSource(path));
+    printDiagnostics(r, io);
+    errors += r.sink.errorCount;
+    warnings += r.sink.items.length - r.sink.errorCount;
+  }
+  io.err(`checked ${plural(files.length, 'file')}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`);
+  return errors > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function cmdFmt(args: string[], io: Io): number {
+  const { flags, files } = splitFlags(args, ['--check', '--stdout']);
+  if (files.length === 0) throw new UsageError('fmt: no files given');
+  let failed = false;
+  for (const path of files) {
+    const text = readSource(path);
+    const { output, result } = formatSource(path === '-' ? '<stdin>' : path, text);
+    if (output === null) {
+      printDiagnostics(result, io);
+      io.err(`${path}: not formatted: fix the errors above first`);
+      failed = true;
+      continue;
+    }
+    if (path === '-' || flags.has('--stdout')) io.out(output.replace(/\n$/, ''));
+    else if (flags.has('--check')) {
+      if (output !== text) {
+        io.out(`${path}: not formatted`);
+        failed = true;
+      }
+    } else if (output !== text) {
+      writeFileSync(path, output);
+      io.err(`formatted ${path}`);
+    }
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+function cmdAst(args: string[], io: Io): number {
+  const { flags, files } = splitFlags(args, ['--syntax']);
+  if (files.length !== 1) throw new UsageError('ast: give exactly one file');
+  const path = files[0]!;
+  const text = readSource(path);
+  if (flags.has('--syntax')) {
+    const r = parseSource(path, text);
+    printDiagnostics(r, io);
+    if (r.model === null || r.sink.hasErrors) return EXIT.failed;
+    io.out(JSON.stringify(spansAsPositions(r.model, r.file), null, 2));
+    return EXIT.ok;
+  }
+  const r = checkSource(path, text);
+  printDiagnostics(r, io);
+  if (r.checked === null || r.sink.hasErrors) return EXIT.failed;
+  io.out(JSON.stringify(checkedModelToJSON(r.checked), null, 2));
+  return EXIT.ok;
+}
+
+/** The main job until the compiler lands: check + format-check every example model, with a summary. */
+function cmdDemo(args: string[], io: Io): number {
+  splitFlags(args, []);
+  const dir = join(ROOT, 'fixtures', 'models');
+  const names = readdirSync(dir)
+    .filter((n) => existsSync(join(dir, n, 'model.pml')))
+    .sort();
+  io.out(`proml ${version()} — checking ${names.length} example models in ${relative(process.cwd(), dir) || '.'}\n`);
+  const rows: string[][] = [['model', 'inputs', 'features', 'components', 'outputs', 'diagnostics', 'formatted']];
+  let bad = 0;
+  for (const n of names) {
+    const path = join(dir, n, 'model.pml');
+    const text = readFileSync(path, 'utf8');
+    const r = checkSource(relative(process.cwd(), path), text);
+    const { output } = formatSource(path, text);
+    const m = r.checked;
+    const errs = r.sink.errorCount;
+    const warns = r.sink.items.length - errs;
+    if (errs > 0) {
+      bad++;
+      printDiagnostics(r, io);
+    }
+    rows.push([
+      n,
+      String(m?.inputs.length ?? '-'),
+      String(m?.features.length ?? '-'),
+      String(m?.components.map((c) => c.kind + (c.per ? '/per' : '')).join(' ') ?? '-'),
+      String(m?.outputs.length ?? '-'),
+      errs + warns === 0 ? 'clean' : `${plural(errs, 'error')}, ${plural(warns, 'warning')}`,
+      output === text ? 'yes' : 'no',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const [i, r] of rows.entries()) {
+    io.out(r.map((c, j) => c.padEnd(widths[j]!)).join('  '));
+    if (i === 0) io.out(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  io.out('');
+  io.out(bad === 0 ? `all ${names.length} models check cleanly.` : `${bad} of ${names.length} models have errors.`);
+  io.out('next: proml check <file>, proml fmt <file>, proml ast <file>; language reference in docs/dsl.md');
+  return bad === 0 ? EXIT.ok : EXIT.failed;
+}
