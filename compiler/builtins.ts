@@ -128,7 +128,8 @@ export type ResultRule =
   /** a scalar of the arguments' promoted float kind (`dot`, `sum`) */
   | { rule: 'reduce' };
 
-export type FunctionGroup = 'math' | 'missing' | 'text' | 'sparse' | 'vector' | 'fitted' | 'calibration' | 'link';
+export type FunctionGroup =
+  'math' | 'missing' | 'text' | 'sparse' | 'vector' | 'fitted' | 'calibration' | 'link';
 
 export interface FunctionSpec {
   group: FunctionGroup;
@@ -156,7 +157,12 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   log1p: elementwise('log(1 + x)'),
   exp: elementwise('e^x (also the link of poisson outputs)'),
   sqrt: elementwise('square root'),
-  abs: { group: 'math', params: [x('numeric')], result: { rule: 'elementwise', float: false }, summary: '|x|' },
+  abs: {
+    group: 'math',
+    params: [x('numeric')],
+    result: { rule: 'elementwise', float: false },
+    summary: '|x|',
+  },
   sigmoid: elementwise('1 / (1 + e^-x) (also the link of logistic outputs)'),
   tanh: elementwise('hyperbolic tangent'),
   sin: elementwise('sine'),
@@ -193,7 +199,11 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   clip: {
     group: 'math',
-    params: [x('numeric'), { name: 'lo', kind: 'scalar', optional: true }, { name: 'hi', kind: 'scalar', optional: true }],
+    params: [
+      x('numeric'),
+      { name: 'lo', kind: 'scalar', optional: true },
+      { name: 'hi', kind: 'scalar', optional: true },
+    ],
     result: { rule: 'elementwise', float: false },
     clipToRange: true,
     summary: 'clamp x to [lo, hi], or to its declared range with one argument',
@@ -360,21 +370,28 @@ export type Calibration = (typeof CALIBRATIONS)[number];
 // ---- links and objectives ----
 
 export const LINKS = ['sigmoid', 'softmax', 'exp', 'identity'] as const;
+export const METRICS = ['auc', 'logloss', 'rmse', 'mae', 'accuracy'] as const;
+export type Metric = (typeof METRICS)[number];
 export type Link = (typeof LINKS)[number];
 
+/** Objectives: the link they need and the metrics that suit them (the first is the default). */
 export const OBJECTIVES = {
-  logistic: { link: 'sigmoid', alpha: false },
-  squared_error: { link: 'identity', alpha: false },
-  poisson: { link: 'exp', alpha: false },
-  multiclass: { link: 'softmax', alpha: false },
-  quantile: { link: 'identity', alpha: true },
-} as const satisfies Record<string, { link: Link; alpha: boolean }>;
+  logistic: { link: 'sigmoid', alpha: false, metrics: ['logloss', 'auc', 'accuracy'] },
+  squared_error: { link: 'identity', alpha: false, metrics: ['rmse', 'mae'] },
+  poisson: { link: 'exp', alpha: false, metrics: ['rmse', 'mae'] },
+  multiclass: { link: 'softmax', alpha: false, metrics: ['logloss', 'accuracy'] },
+  quantile: { link: 'identity', alpha: true, metrics: ['mae', 'rmse'] },
+} as const satisfies Record<string, { link: Link; alpha: boolean; metrics: readonly Metric[] }>;
 export type ObjectiveName = keyof typeof OBJECTIVES;
 
 /** `quantile(alpha)`: alpha in (0, 1). */
-export const QUANTILE_ALPHA: ValueSpec = { type: 'number', min: 0, max: 1, minExclusive: true, maxExclusive: true };
-
-export const METRICS = ['auc', 'logloss', 'rmse', 'mae', 'accuracy'] as const;
+export const QUANTILE_ALPHA: ValueSpec = {
+  type: 'number',
+  min: 0,
+  max: 1,
+  minExclusive: true,
+  maxExclusive: true,
+};
 
 // ---- components ----
 
@@ -422,7 +439,11 @@ export const COMPONENT_KINDS: Record<ComponentKind, ComponentKindSpec> = {
       max_iter: { spec: atLeastOne, summary: 'solver iterations' },
       tolerance: { spec: positive, summary: 'solver convergence tolerance' },
       normalize: { spec: { type: 'bool' }, summary: 'scale features before fitting' },
-      min_rows: { spec: atLeastOne, perOnly: true, summary: 'entities with fewer rows keep only global parts' },
+      min_rows: {
+        spec: atLeastOne,
+        perOnly: true,
+        summary: 'entities with fewer rows keep only global parts',
+      },
       max_rows: { spec: atLeastOne, perOnly: true, summary: 'active rows sampled per entity' },
     },
   },

@@ -19,9 +19,11 @@ interface Entry {
   span: Span;
   /** Lines (without indentation of the level) for this node. */
   render: (indent: string) => string[];
-  /** Names to align: the column after `pad` text is aligned within a run. */
+  /** Runs of entries with the same alignKey get their alignName padded to one width. */
   alignKey?: string;
   alignName?: string;
+  /** The text before the name on the entry's first line (`input `, or '' for meta keys). */
+  alignPrefix?: string;
   /** Nodes that print comments inside themselves (blocks) keep their inner comments. */
   ownsInnerComments: boolean;
 }
@@ -99,10 +101,10 @@ class Printer {
       if (!first && this.blankBetween(prevEnd, e.span.start)) out.push('');
       const w = widths[i];
       const lines = e.render(indent);
-      if (w !== undefined && e.alignName !== undefined && e.alignKey !== undefined && lines.length > 0) {
-        const head = `${indent}${e.alignKey} ${e.alignName} `;
+      if (w !== undefined && e.alignName !== undefined && e.alignPrefix !== undefined && lines.length > 0) {
+        const head = `${indent}${e.alignPrefix}${e.alignName} `;
         if (lines[0]!.startsWith(head)) {
-          lines[0] = `${indent}${e.alignKey} ${e.alignName.padEnd(w)} ` + lines[0]!.slice(head.length);
+          lines[0] = `${indent}${e.alignPrefix}${e.alignName.padEnd(w)} ` + lines[0]!.slice(head.length);
         }
       }
       out.push(...lines);
@@ -137,13 +139,18 @@ class Printer {
     for (let i = 1; i <= entries.length; i++) {
       const prev = entries[i - 1]!;
       const cur = entries[i];
+      // a run ends at a blank line or at any comment except a `//` comment trailing `prev` on its line
       const breaks =
         cur === undefined ||
         cur.alignKey === undefined ||
         cur.alignKey !== prev.alignKey ||
         this.blankBetween(prev.span.end, cur.span.start) ||
-        this.comments.some((c) => c.span.start >= prev.span.end && c.span.start < cur.span.start) ||
-        this.comments.some((c) => c.span.start >= prev.span.start && c.span.start < prev.span.end);
+        this.comments.some(
+          (c) =>
+            c.span.start >= prev.span.start &&
+            c.span.start < cur.span.end &&
+            !(c.span.start >= prev.span.end && c.text.startsWith('//') && this.sameLine(prev.span.end, c.span.start)),
+        );
       if (breaks) {
         close(i);
         runStart = i;
@@ -157,12 +164,20 @@ class Printer {
   private itemEntry(it: Item): Entry {
     switch (it.kind) {
       case 'meta':
-        return { span: it.span, render: (ind) => [`${ind}${it.key} ${str(it.value.value)}`], ownsInnerComments: false };
+        return {
+          span: it.span,
+          alignKey: 'meta',
+          alignName: it.key,
+          alignPrefix: '',
+          render: (ind) => [`${ind}${it.key} ${str(it.value.value)}`],
+          ownsInnerComments: false,
+        };
       case 'input':
         return {
           span: it.span,
           alignKey: 'input',
           alignName: it.name.name,
+          alignPrefix: 'input ',
           ownsInnerComments: false,
           render: (ind) => {
             const mods = it.modifiers.map((m) => {
@@ -181,7 +196,22 @@ class Printer {
                   return assertNever(m);
               }
             });
-            return [`${ind}input ${it.name.name} : ${typeRef(it.type)}${mods.map((s) => ' ' + s).join('')}`];
+            const tail = mods.map((s) => ' ' + s).join('');
+            const one = `${ind}input ${it.name.name} : ${typeRef(it.type)}${tail}`;
+            if (one.length <= MAX_WIDTH || it.type.style !== 'paren' || it.type.params.length < 2) return [one];
+            // a long vocabulary: fill lines with the labels
+            const lines = [`${ind}input ${it.name.name} : ${it.type.name.name}(`];
+            const pad = ind + INDENT + INDENT;
+            let line = '';
+            for (const p of it.type.params) {
+              const piece = (p.kind === 'string' ? str(p.value) : p.kind === 'number' ? p.raw : typeRef(p)) + ',';
+              if (line !== '' && pad.length + line.length + 1 + piece.length > MAX_WIDTH) {
+                lines.push(pad + line);
+                line = piece;
+              } else line = line === '' ? piece : `${line} ${piece}`;
+            }
+            lines.push(pad + line, `${ind})${tail}`);
+            return lines;
           },
         };
       case 'feature':
@@ -189,25 +219,29 @@ class Printer {
           span: it.span,
           alignKey: 'feature',
           alignName: it.name.name,
-          ownsInnerComments: false,
-          render: (ind) => wrapLine(`${ind}feature ${it.name.name} = `, it.value, ind),
+          alignPrefix: 'feature ',
+          ownsInnerComments: true,
+          render: (ind) => this.valueLines(it.span, `${ind}feature ${it.name.name} = `, it.value, ind),
         };
       case 'component':
         return {
           span: it.span,
           alignKey: 'component',
           alignName: it.name.name,
-          ownsInnerComments: false,
-          render: (ind) => wrapLine(`${ind}component ${it.name.name} = `, it.value, ind, it.per ? ` per ${it.per.name}` : ''),
+          alignPrefix: 'component ',
+          ownsInnerComments: true,
+          render: (ind) =>
+            this.valueLines(it.span, `${ind}component ${it.name.name} = `, it.value, ind, it.per ? ` per ${it.per.name}` : ''),
         };
       case 'output':
         return {
           span: it.span,
           alignKey: it.type === null ? 'output' : undefined,
           alignName: it.name.name,
-          ownsInnerComments: false,
+          alignPrefix: 'output ',
+          ownsInnerComments: true,
           render: (ind) =>
-            wrapLine(`${ind}output ${it.name.name}${it.type ? ' : ' + typeRef(it.type) : ''} = `, it.value, ind),
+            this.valueLines(it.span, `${ind}output ${it.name.name}${it.type ? ' : ' + typeRef(it.type) : ''} = `, it.value, ind),
         };
       case 'train':
         return {
@@ -228,6 +262,55 @@ class Printer {
       default:
         return assertNever(it);
     }
+  }
+
+  private commentLines(cs: Comment[], indent: string): string[] {
+    const out: string[] = [];
+    for (const c of cs) {
+      out.push(...c.text.split('\n').map((l, k) => (k === 0 ? indent + l : l.replace(/\s+$/, ''))));
+      this.used.add(c);
+    }
+    return out;
+  }
+
+  /**
+   * `prefix + expr + suffix`: on one line when it fits and holds no comment; otherwise, for a call,
+   * one argument per line with the comments that lead or trail each argument kept beside it.
+   * Comments elsewhere inside the item move to the line before it.
+   */
+  private valueLines(item: Span, prefix: string, e: Expr, ind: string, suffix = ''): string[] {
+    const inner = this.commentsIn(item.start, item.end);
+    const one = prefix + expr(e) + suffix;
+    if (e.kind !== 'call' || e.args.length === 0 || (inner.length === 0 && (one.length <= MAX_WIDTH || e.args.length < 2))) {
+      return [...this.commentLines(inner, ind), one];
+    }
+    const before = this.commentLines(
+      inner.filter((c) => c.span.start < e.args[0]!.span.start || c.span.start >= e.span.end),
+      ind,
+    );
+    const argInd = ind + INDENT + INDENT;
+    const lines = [`${prefix}${e.callee.name}(`];
+    let prevEnd = -1;
+    for (const a of e.args) {
+      const lead = prevEnd < 0 ? [] : this.commentsIn(prevEnd, a.span.start);
+      if (lead.length > 0 && lead[0]!.text.startsWith('//') && this.sameLine(prevEnd, lead[0]!.span.start)) {
+        const t = lead.shift()!;
+        lines[lines.length - 1] += ' ' + t.text;
+        this.used.add(t);
+      }
+      lines.push(...this.commentLines([...lead, ...this.commentsIn(a.span.start, a.span.end)], argInd));
+      lines.push(`${argInd}${arg(a)},`);
+      prevEnd = a.span.end;
+    }
+    const tail = this.commentsIn(prevEnd, e.span.end);
+    if (tail.length > 0 && tail[0]!.text.startsWith('//') && this.sameLine(prevEnd, tail[0]!.span.start)) {
+      const t = tail.shift()!;
+      lines[lines.length - 1] += ' ' + t.text;
+      this.used.add(t);
+    }
+    lines.push(...this.commentLines(tail, argInd));
+    lines.push(`${ind})${suffix}`);
+    return [...before, ...lines];
   }
 
   private settingEntry(s: Setting): Entry {
@@ -255,18 +338,15 @@ class Printer {
         },
       };
     }
-    return { span: s.span, ownsInnerComments: false, render: (ind) => [`${ind}${key} ${settingValue(v)}`] };
+    return {
+      span: s.span,
+      alignKey: 'setting',
+      alignName: key,
+      alignPrefix: '',
+      ownsInnerComments: false,
+      render: (ind) => [`${ind}${key} ${settingValue(v)}`],
+    };
   }
-}
-
-/** `prefix + expr + suffix` on one line, or with the outermost call's arguments one per line. */
-function wrapLine(prefix: string, e: Expr, ind: string, suffix = ''): string[] {
-  const one = prefix + expr(e) + suffix;
-  if (one.length <= MAX_WIDTH || e.kind !== 'call' || e.args.length < 2) return [one];
-  const lines = [`${prefix}${e.callee.name}(`];
-  for (const a of e.args) lines.push(`${ind}${INDENT}${INDENT}${arg(a)},`);
-  lines.push(`${ind})${suffix}`);
-  return lines;
 }
 
 function settingValue(v: SettingValue): string {

@@ -16,8 +16,10 @@ export interface CheckedModel {
   features: CheckedFeature[];
   /** In declaration order. */
   components: CheckedComponent[];
-  /** In declaration order. */
+  /** In topological order: an output comes after the outputs it reads. */
   outputs: CheckedOutput[];
+  /** Every `platt(p)` / `isotonic(p)` call: a calibrator the trainer fits after p's train block. */
+  calibrations: Calibrated[];
   /** In declaration order. */
   trains: CheckedTrain[];
   /** The type of every expression the checker visited (features, components, outputs, modifiers, settings). */
@@ -129,21 +131,31 @@ export interface CheckedOutput {
   /** The output's value type (the declared type when one is written). */
   type: Type;
   declared: Type | null;
-  /** Components the expression reads, in order of first use. */
+  /** Components the expression reads directly, in order of first use. */
   components: string[];
+  /** Inputs, features and outputs the expression reads directly. */
+  reads: string[];
   /** Set when a train block trains this output. */
   trained: TrainedForm | null;
 }
 
-/** `[CALIBRATION(] LINK(c1 + c2 + ... [+ offsets]) [)]` */
+export interface Calibrated {
+  method: Calibration;
+  /** The trained (logistic) output being calibrated. */
+  of: string;
+  /** The output whose expression holds the call. */
+  in: string;
+  call: ast.CallExpr;
+}
+
+/** `LINK(c1 + c2 + ... [± offsets])` */
 export interface TrainedForm {
   link: Link;
-  calibration: Calibration | null;
   /** The `c1 + c2 + ...` expression inside the link. */
   sum: ast.Expr;
   components: string[];
-  /** Summands that reference no component (added to the margin as-is). */
-  offsets: ast.Expr[];
+  /** Summands that reference no component, added to (sign 1) or subtracted from (-1) the margin. */
+  offsets: { expr: ast.Expr; sign: 1 | -1 }[];
 }
 
 export interface Objective {

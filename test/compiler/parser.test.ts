@@ -91,7 +91,7 @@ describe('items', () => {
 
 describe('lexical errors', () => {
   const cases: [string, string, string][] = [
-    ['model m { feature x = a # b }', 'PML1000', "unexpected character '#'"],
+    ['model m { feature x = a # b\n}', 'PML1000', "unexpected character '#'"],
     ['model m { description "abc }', 'PML1001', 'unterminated string'],
     ['model m { description "a\\qb" }', 'PML1002', "invalid escape '\\q' in string"],
     ['model m { /* never closed }', 'PML1003', 'unterminated block comment'],

@@ -100,10 +100,15 @@ model m {
       out,
       `model m {
   train {
-    label y
+    label     y
     objective logistic
     trees { count 300 depth 6 }
-    search { budget 10 trees.depth in [4, 8] trees.learning_rate in log [0.01, 0.3] net.activation in {relu, tanh} }
+    search {
+      budget              10
+      trees.depth         in [4, 8]
+      trees.learning_rate in log [0.01, 0.3]
+      net.activation      in {relu, tanh}
+    }
   }
 }
 `,

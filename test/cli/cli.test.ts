@@ -1,0 +1,90 @@
+// The `proml` command as a user runs it: spawned as a process; output and exit codes asserted.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../helpers.js';
+
+function proml(args: string[], input?: string): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'bin.mjs'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+describe('proml cli', () => {
+  it('--version prints the package version', () => {
+    const r = proml(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim(), pkg.version);
+  });
+
+  it('--help lists the commands and exit codes; no arguments is a usage error', () => {
+    const r = proml(['--help']);
+    assert.equal(r.code, 0);
+    for (const c of ['check', 'fmt', 'ast', 'Exit codes']) assert.ok(r.out.includes(c), c);
+    assert.equal(proml([]).code, 2);
+  });
+
+  it('unknown commands, unknown options and missing files exit 2 with a clear message', () => {
+    const a = proml(['compiel']);
+    assert.equal(a.code, 2);
+    assert.match(a.err, /unknown command 'compiel'/);
+    const b = proml(['check', '--strict', 'x.pml']);
+    assert.equal(b.code, 2);
+    assert.match(b.err, /unknown option '--strict'/);
+    const c = proml(['check', 'does/not/exist.pml']);
+    assert.equal(c.code, 2);
+    assert.match(c.err, /no such file: does\/not\/exist.pml/);
+  });
+
+  it('check: clean models exit 0; errors exit 1 with positioned diagnostics and no stack trace', () => {
+    const ok = proml(['check', 'fixtures/models/job_apply/model.pml', 'fixtures/models/pymk/model.pml']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.err, /checked 2 files: 0 errors/);
+    const bad = proml(['check', 'fixtures/errors/parse_two_errors.pml']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /fixtures\/errors\/parse_two_errors.pml:4:23: error PML1100: /);
+    assert.match(bad.err, /~/);
+    assert.doesNotMatch(bad.err, /at .*\.ts:\d+/);
+  });
+
+  it('fmt --check, fmt in place, and fmt from standard input', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proml-'));
+    const file = join(dir, 'm.pml');
+    writeFileSync(file, 'model m {version "1" output y=1}');
+    const check = proml(['fmt', '--check', file]);
+    assert.equal(check.code, 1);
+    assert.match(check.out, /not formatted/);
+    assert.equal(proml(['fmt', file]).code, 0);
+    assert.equal(readFileSync(file, 'utf8'), 'model m {\n  version "1"\n  output y = 1\n}\n');
+    assert.equal(proml(['fmt', '--check', file]).code, 0);
+    const piped = proml(['fmt', '-'], 'model m {output y=1}');
+    assert.equal(piped.code, 0);
+    assert.equal(piped.out, 'model m {\n  output y = 1\n}\n');
+  });
+
+  it('ast prints the typed model as JSON, and --syntax the syntax tree', () => {
+    const r = proml(['ast', 'fixtures/models/tiny_linear/model.pml']);
+    assert.equal(r.code, 0, r.err);
+    const typed = JSON.parse(r.out) as Record<string, unknown>;
+    assert.equal(typed['name'], 'tiny_linear');
+    const s = proml(['ast', '--syntax', 'fixtures/models/tiny_linear/model.pml']);
+    assert.equal(s.code, 0);
+    assert.equal((JSON.parse(s.out) as { kind: string }).kind, 'model');
+  });
+
+  it('demo checks every example model and exits 0', () => {
+    const r = proml(['demo']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /all \d+ models check cleanly/);
+  });
+});
