@@ -17,8 +17,8 @@ export function generateModel(lines: number): string {
   }
   const names: string[] = [];
   for (let i = 0; i < features; i++) {
-    const a = `x${(i * 5 + 2) % inputs - (((i * 5 + 2) % inputs) % 5) + 2}`;
-    const b = `x${(i * 5 + 3) % inputs - (((i * 5 + 3) % inputs) % 5) + 3}`;
+    const a = `x${((i * 5 + 2) % inputs) - (((i * 5 + 2) % inputs) % 5) + 2}`;
+    const b = `x${((i * 5 + 3) % inputs) - (((i * 5 + 3) % inputs) % 5) + 3}`;
     let e: string;
     switch (i % 6) {
       case 0:
@@ -31,10 +31,10 @@ export function generateModel(lines: number): string {
         e = `clip(${a} - ${b}, -5, 5)`;
         break;
       case 3:
-        e = `hash(t${(i * 5 + 1) % inputs - (((i * 5 + 1) % inputs) % 5) + 1}, 4096)`;
+        e = `hash(t${((i * 5 + 1) % inputs) - (((i * 5 + 1) % inputs) % 5) + 1}, 4096)`;
         break;
       case 4:
-        e = `onehot(c${(i * 5) % inputs - (((i * 5) % inputs) % 5)})`;
+        e = `onehot(c${((i * 5) % inputs) - (((i * 5) % inputs) % 5)})`;
         break;
       default:
         e = `bucketize(${a}, [1, 2, 5, 10, 50])`;
@@ -43,12 +43,21 @@ export function generateModel(lines: number): string {
     out.push(`  feature f${i} = ${e}`);
     names.push(`f${i}`);
   }
-  const dense = names.filter((_, i) => i % 6 === 0 || i % 6 === 1 || i % 6 === 2 || i % 6 === 3 || i % 6 === 4);
+  const dense = names.filter(
+    (_, i) => i % 6 === 0 || i % 6 === 1 || i % 6 === 2 || i % 6 === 3 || i % 6 === 4,
+  );
   const numeric = names.filter((_, i) => i % 6 === 0 || i % 6 === 1 || i % 6 === 2 || i % 6 === 5);
   out.push(`  component lin = linear(${dense.join(', ')})`);
   out.push(`  component trees = gbdt(${numeric.join(', ')})`);
   out.push('  output p = sigmoid(lin + trees)');
-  out.push('  train {', '    label y', '    objective logistic', '    trees { count 100 depth 6 }', '  }', '}');
+  out.push(
+    '  train {',
+    '    label y',
+    '    objective logistic',
+    '    trees { count 100 depth 6 }',
+    '  }',
+    '}',
+  );
   return out.join('\n') + '\n';
 }
 

@@ -59,7 +59,8 @@ interface Io {
 }
 
 function defaultIo(args: string[]): Io {
-  const color = !args.includes('--no-color') && process.env['NO_COLOR'] === undefined && process.stderr.isTTY === true;
+  const color =
+    !args.includes('--no-color') && process.env['NO_COLOR'] === undefined && process.stderr.isTTY === true;
   return { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n'), color };
 }
 
@@ -149,7 +150,9 @@ function cmdCheck(args: string[], io: Io): number {
     errors += r.sink.errorCount;
     warnings += r.sink.items.length - r.sink.errorCount;
   }
-  io.err(`checked ${plural(files.length, 'file')}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`);
+  io.err(
+    `checked ${plural(files.length, 'file')}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`,
+  );
   return errors > 0 ? EXIT.failed : EXIT.ok;
 }
 
@@ -206,8 +209,12 @@ function cmdDemo(args: string[], io: Io): number {
   const names = readdirSync(dir)
     .filter((n) => existsSync(join(dir, n, 'model.pml')))
     .sort();
-  io.out(`proml ${version()} — checking ${names.length} example models in ${relative(process.cwd(), dir) || '.'}\n`);
-  const rows: string[][] = [['model', 'inputs', 'features', 'components', 'outputs', 'diagnostics', 'formatted']];
+  io.out(
+    `proml ${version()} — checking ${names.length} example models in ${relative(process.cwd(), dir) || '.'}\n`,
+  );
+  const rows: string[][] = [
+    ['model', 'inputs', 'features', 'components', 'outputs', 'diagnostics', 'formatted'],
+  ];
   let bad = 0;
   for (const n of names) {
     const path = join(dir, n, 'model.pml');
@@ -237,7 +244,9 @@ function cmdDemo(args: string[], io: Io): number {
     if (i === 0) io.out(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   io.out('');
-  io.out(bad === 0 ? `all ${names.length} models check cleanly.` : `${bad} of ${names.length} models have errors.`);
+  io.out(
+    bad === 0 ? `all ${names.length} models check cleanly.` : `${bad} of ${names.length} models have errors.`,
+  );
   io.out('next: proml check <file>, proml fmt <file>, proml ast <file>; language reference in docs/dsl.md');
   return bad === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -58,7 +58,8 @@ export interface TypeRef {
 
 export type TypeParam = TypeRef | NumberLit | StringLit;
 
-export type InputModifier = RangeModifier | DefaultModifier | RequiredModifier | UnknownModifier | PiiModifier;
+export type InputModifier =
+  RangeModifier | DefaultModifier | RequiredModifier | UnknownModifier | PiiModifier;
 
 /** `in [lo, hi]` */
 export interface RangeModifier {

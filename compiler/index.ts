@@ -75,7 +75,12 @@ function guardDepth<T>(sink: DiagnosticSink, f: () => T): T | null {
     return f();
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to process', 'split deep expressions into several features');
+    sink.error(
+      ParseCodes.tooDeep,
+      { start: 0, end: 0 },
+      'the model is nested too deeply to process',
+      'split deep expressions into several features',
+    );
     return null;
   }
 }

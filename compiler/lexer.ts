@@ -17,7 +17,11 @@ export const LexCodes = {
   malformedNumber: 'PML1005',
 } as const;
 
-export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name' });
+export const Identifier = createToken({
+  name: 'Identifier',
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  label: 'a name',
+});
 
 function keyword(word: string): TokenType {
   return createToken({
@@ -58,10 +62,22 @@ export type Keyword = (typeof KEYWORDS)[number];
 
 export const Kw = Object.fromEntries(KEYWORDS.map((w) => [w, keyword(w)])) as Record<Keyword, TokenType>;
 
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v\uFEFF\u00A0]+/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({
+  name: 'WhiteSpace',
+  pattern: /[ \t\r\n\f\v\uFEFF\u00A0]+/,
+  group: Lexer.SKIPPED,
+});
 export const LineComment = createToken({ name: 'LineComment', pattern: /\/\/[^\n\r]*/, group: 'comments' });
-export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: 'comments' });
-export const BadBlockComment = createToken({ name: 'BadBlockComment', pattern: /\/\*[\s\S]*/, group: 'comments' });
+export const BlockComment = createToken({
+  name: 'BlockComment',
+  pattern: /\/\*[\s\S]*?\*\//,
+  group: 'comments',
+});
+export const BadBlockComment = createToken({
+  name: 'BadBlockComment',
+  pattern: /\/\*[\s\S]*/,
+  group: 'comments',
+});
 
 /** `# ...`: a comment in other languages. Reported, then skipped to the end of the line. */
 export const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n\r]*/, group: 'comments' });
@@ -153,7 +169,8 @@ export interface LexResult {
 /** Tokens carry offsets; `endOffset` is inclusive in chevrotain, our spans are half-open. */
 export function tokenSpan(t: IToken): Span {
   const start = Number.isFinite(t.startOffset) ? t.startOffset : 0;
-  const end = t.endOffset !== undefined && Number.isFinite(t.endOffset) ? t.endOffset + 1 : start + t.image.length;
+  const end =
+    t.endOffset !== undefined && Number.isFinite(t.endOffset) ? t.endOffset + 1 : start + t.image.length;
   return { start, end: Math.max(start, end) };
 }
 
@@ -175,7 +192,7 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
         LexCodes.unterminatedString,
         tokenSpan(t),
         'unterminated string',
-        'close the string with \'"\' on the same line',
+        "close the string with '\"' on the same line",
       );
       tokens.push(retype(t, StringLiteral));
     } else if (t.tokenType === StringLiteral) {
@@ -191,11 +208,21 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
   const comments: Comment[] = [];
   for (const c of (result.groups['comments'] ?? []) as IToken[]) {
     if (c.tokenType === HashComment) {
-      sink.error(LexCodes.unexpectedChar, { start: c.startOffset, end: c.startOffset + 1 }, "unexpected character '#'", "comments start with '//'");
+      sink.error(
+        LexCodes.unexpectedChar,
+        { start: c.startOffset, end: c.startOffset + 1 },
+        "unexpected character '#'",
+        "comments start with '//'",
+      );
       continue;
     }
     if (c.tokenType === BadBlockComment) {
-      sink.error(LexCodes.unterminatedComment, { start: c.startOffset, end: c.startOffset + 2 }, 'unterminated block comment', "close it with '*/'");
+      sink.error(
+        LexCodes.unterminatedComment,
+        { start: c.startOffset, end: c.startOffset + 2 },
+        'unterminated block comment',
+        "close it with '*/'",
+      );
       continue;
     }
     comments.push({ span: tokenSpan(c), text: c.image });
@@ -205,7 +232,8 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
 
 function describeChar(ch: string): string {
   const code = ch.codePointAt(0) ?? 0;
-  if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0))
+    return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   return `'${ch}'`;
 }
 
@@ -221,7 +249,8 @@ const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t'
  */
 export function stringValue(t: IToken, sink?: DiagnosticSink): string {
   const image = t.image;
-  const body = image.length >= 2 && image.endsWith('"') && !image.endsWith('\\"') ? image.slice(1, -1) : image.slice(1);
+  const body =
+    image.length >= 2 && image.endsWith('"') && !image.endsWith('\\"') ? image.slice(1, -1) : image.slice(1);
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;

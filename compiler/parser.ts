@@ -3,7 +3,14 @@
 // errors; items that could not be recovered are dropped) or null when not even `model NAME {` parsed.
 // The grammar mirrors the EBNF in docs/dsl.md; comments there and here must stay in step.
 
-import { CstParser, EOF, type CstNode, type IToken, type TokenType, type IParserErrorMessageProvider } from 'chevrotain';
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IToken,
+  type TokenType,
+  type IParserErrorMessageProvider,
+} from 'chevrotain';
 import type * as ast from './ast.js';
 import type { DiagnosticSink, SourceFile } from './diagnostics.js';
 import { closest } from './diagnostics.js';
@@ -56,13 +63,24 @@ const MAX_EXPR_DEPTH = 1000;
 
 // ---------------------------------------------------------------- grammar
 
-const ITEM_START = ['version', 'owner', 'purpose', 'description', 'input', 'feature', 'component', 'output', 'train'];
+const ITEM_START = [
+  'version',
+  'owner',
+  'purpose',
+  'description',
+  'input',
+  'feature',
+  'component',
+  'output',
+  'train',
+];
 
 function describeToken(t: IToken): string {
   if (t.tokenType === EOF) return 'end of file';
   const name = t.tokenType.name;
   if (name.startsWith('Kw_')) return `keyword '${t.image}'`;
-  if (name === 'StringLiteral') return `string ${t.image.length > 24 ? t.image.slice(0, 21) + '..."' : t.image}`;
+  if (name === 'StringLiteral')
+    return `string ${t.image.length > 24 ? t.image.slice(0, 21) + '..."' : t.image}`;
   if (name === 'NumberLiteral') return `number ${t.image}`;
   if (name === 'Identifier') return `'${t.image}'`;
   return `'${t.image}'`;
@@ -81,7 +99,7 @@ const RULE_EXPECTS: Record<string, string> = {
   modifier: "an input modifier ('in', 'default', 'required', 'unknown', 'pii')",
   value: 'a value (number, string, true/false, name, or [list])',
   settingBody: "a value, 'in' and a search space, or '{'",
-  space: "a search space: [lo, hi], log [lo, hi] or {a, b, ...}",
+  space: 'a search space: [lo, hi], log [lo, hi] or {a, b, ...}',
   typeArg: 'a type or a number',
   typeParam: 'a string or a number',
   meta: 'a string',
@@ -97,7 +115,8 @@ function oneOf(labels: string[]): string {
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
     // A loop of items/settings ended on a token that starts none: say what could have come.
-    if (expected === RBrace && ruleName === 'model') return `expected ${RULE_EXPECTS['item']} but found ${describeToken(actual)}`;
+    if (expected === RBrace && ruleName === 'model')
+      return `expected ${RULE_EXPECTS['item']} but found ${describeToken(actual)}`;
     if (expected === RBrace && (ruleName === 'train' || ruleName === 'settingBody'))
       return `expected a setting (name value) or '}' but found ${describeToken(actual)}`;
     return `expected ${label(expected)} but found ${describeToken(actual)}`;
@@ -107,11 +126,13 @@ const messages: IParserErrorMessageProvider = {
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
     const what =
-      RULE_EXPECTS[ruleName] ?? oneOf(expectedPathsPerAlt.flatMap((alt) => alt.map((p) => (p[0] ? label(p[0]) : '?'))));
+      RULE_EXPECTS[ruleName] ??
+      oneOf(expectedPathsPerAlt.flatMap((alt) => alt.map((p) => (p[0] ? label(p[0]) : '?'))));
     return `expected ${what} but found ${describeToken(actual[0]!)}`;
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
-    const what = RULE_EXPECTS[ruleName] ?? oneOf(expectedIterationPaths.map((p) => (p[0] ? label(p[0]) : '?')));
+    const what =
+      RULE_EXPECTS[ruleName] ?? oneOf(expectedIterationPaths.map((p) => (p[0] ? label(p[0]) : '?')));
     return `expected ${what} but found ${describeToken(actual[0]!)}`;
   },
 };
@@ -425,7 +446,10 @@ class PmlParser extends CstParser {
   addExpr = this.RULE('addExpr', () => {
     this.SUBRULE(this.mulExpr, { LABEL: 'operand' });
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) }]);
+      this.OR([
+        { ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) },
+      ]);
       this.SUBRULE2(this.mulExpr, { LABEL: 'operand' });
     });
   });
@@ -433,7 +457,10 @@ class PmlParser extends CstParser {
   mulExpr = this.RULE('mulExpr', () => {
     this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) }]);
+      this.OR([
+        { ALT: () => this.CONSUME(Star, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) },
+      ]);
       this.SUBRULE2(this.unaryExpr, { LABEL: 'operand' });
     });
   });
@@ -527,7 +554,12 @@ export interface ParseResult {
 export function parseFile(file: SourceFile, sink: DiagnosticSink): ParseResult {
   const { tokens, comments } = tokenize(file.text, sink);
   if (tokens.length === 0) {
-    sink.error(ParseCodes.noModel, { start: 0, end: 0 }, 'no model in this file', 'a file holds one model: model NAME { ... }');
+    sink.error(
+      ParseCodes.noModel,
+      { start: 0, end: 0 },
+      'no model in this file',
+      'a file holds one model: model NAME { ... }',
+    );
     return { model: null, comments };
   }
   const deep = tooDeep(tokens);
@@ -591,7 +623,12 @@ const KEYWORD_SET = new Set<string>(KEYWORDS);
 
 const COMPARISONS = new Set<TokenType>([Less, LessEq, Greater, GreaterEq, EqEq, NotEq]);
 
-function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile, sink: DiagnosticSink): void {
+function reportParseErrors(
+  parser: PmlParser,
+  tokens: IToken[],
+  file: SourceFile,
+  sink: DiagnosticSink,
+): void {
   const seen = new Set<number>();
   const lexErrors = sink.items.filter((d) => d.code.startsWith('PML10'));
   for (const e of parser.errors) {
@@ -611,7 +648,8 @@ function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile
     seen.add(span.start);
     // a lexical error earlier on the same line already explains what went wrong there
     const line = file.position(span.start).line;
-    if (lexErrors.some((d) => d.span.start <= span.start && file.position(d.span.start).line === line)) continue;
+    if (lexErrors.some((d) => d.span.start <= span.start && file.position(d.span.start).line === line))
+      continue;
     let code: string = ParseCodes.syntax;
     let hint: string | undefined;
     let msg = e.message;
@@ -620,7 +658,8 @@ function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile
       msg = `unexpected ${describeToken(t)}: comparisons do not chain`;
       hint = "write 'a < b and b < c'";
     } else if (rules[rules.length - 1] === 'component' && msg.startsWith("expected '('")) {
-      hint = "a component is a call such as linear(...), gbdt(...) or mlp(...), optionally followed by 'per ENTITY'";
+      hint =
+        "a component is a call such as linear(...), gbdt(...) or mlp(...), optionally followed by 'per ENTITY'";
     }
     if (e.name === 'NotAllInputParsedException') code = ParseCodes.trailingInput;
     if (hint !== undefined) {
@@ -629,7 +668,10 @@ function reportParseErrors(parser: PmlParser, tokens: IToken[], file: SourceFile
       code = ParseCodes.reservedWord;
       hint = `'${t.image}' is a reserved word; choose another name, e.g. '${t.image}_'`;
     } else if (!isEof && t.tokenType === Identifier) {
-      const kw = closest(t.image, ITEM_START.concat(['model', 'per', 'in', 'default', 'required', 'unknown']));
+      const kw = closest(
+        t.image,
+        ITEM_START.concat(['model', 'per', 'in', 'default', 'required', 'unknown']),
+      );
       if (kw !== undefined) hint = `did you mean '${kw}'?`;
     } else if (isEof) {
       hint = "the file ended early: is a '}' or ')' missing?";
@@ -675,7 +717,12 @@ function orderedOps(node: CstNode): IToken[] {
 
 function nodeSpan(node: CstNode): ast.Span | null {
   const loc = node.location;
-  if (loc && Number.isFinite(loc.startOffset) && loc.endOffset !== undefined && Number.isFinite(loc.endOffset)) {
+  if (
+    loc &&
+    Number.isFinite(loc.startOffset) &&
+    loc.endOffset !== undefined &&
+    Number.isFinite(loc.endOffset)
+  ) {
     return { start: loc.startOffset, end: loc.endOffset + 1 };
   }
   return null;
@@ -821,7 +868,8 @@ class Builder {
     const open = tokenOf(n, 'LParen');
     const close = tokenOf(n, 'RParen');
     const span = nodeSpan(n);
-    if (name === null || callee === null || argsNode === undefined || span === null || !open || !close) return null;
+    if (name === null || callee === null || argsNode === undefined || span === null || !open || !close)
+      return null;
     const args = this.args(argsNode);
     if (args === null) return null;
     const per = tokenOf(n, 'Kw_per') ? this.ident(tokenOf(n, 'per')) : null;
@@ -966,7 +1014,12 @@ class Builder {
     if (n === undefined) return null;
     const e = this.expr(n);
     if (e !== null && depthOf(e) > MAX_EXPR_DEPTH) {
-      this.sink.error(ParseCodes.tooDeep, e.span, `expression nested more than ${MAX_EXPR_DEPTH} levels deep`, 'split it into several features');
+      this.sink.error(
+        ParseCodes.tooDeep,
+        e.span,
+        `expression nested more than ${MAX_EXPR_DEPTH} levels deep`,
+        'split it into several features',
+      );
       return null;
     }
     return e;
@@ -1028,7 +1081,13 @@ class Builder {
     for (let i = 0; i < ops.length; i++) {
       const right = this.expr(operands[i + 1]!);
       if (!right) return null;
-      left = { kind: 'binary', span: join(left.span, right.span), op: ops[i]!.image as ast.BinaryOp, left, right };
+      left = {
+        kind: 'binary',
+        span: join(left.span, right.span),
+        op: ops[i]!.image as ast.BinaryOp,
+        left,
+        right,
+      };
     }
     return left;
   }

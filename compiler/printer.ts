@@ -4,7 +4,16 @@
 // blank line kept where the source had some, long calls broken one argument per line. Comments are
 // kept: a comment inside an expression moves to the line before its item (the only reordering).
 
-import { assertNever, type Expr, type Item, type Model, type Setting, type SettingValue, type Span, type TypeRef } from './ast.js';
+import {
+  assertNever,
+  type Expr,
+  type Item,
+  type Model,
+  type Setting,
+  type SettingValue,
+  type Span,
+  type TypeRef,
+} from './ast.js';
 import type { Comment } from './lexer.js';
 
 const INDENT = '  ';
@@ -43,7 +52,8 @@ class Printer {
       lines.push(...c.text.split('\n').map((l) => l.replace(/\s+$/, '')));
       this.used.add(c);
     }
-    if (before.length > 0 && this.blankBetween(before[before.length - 1]!.span.end, m.span.start)) lines.push('');
+    if (before.length > 0 && this.blankBetween(before[before.length - 1]!.span.end, m.span.start))
+      lines.push('');
     lines.push(`model ${m.name.name} {`);
     const entries = m.items.map((it) => this.itemEntry(it));
     lines.push(...this.sequence(entries, INDENT, m.name.span.end, m.span.end - 1));
@@ -84,7 +94,12 @@ class Printer {
       const e = entries[i]!;
       const leading = this.commentsIn(prevEnd, e.span.start);
       // a comment on the same line right after the previous node is a trailing comment of that node
-      if (!first && leading.length > 0 && leading[0]!.text.startsWith('//') && this.sameLine(prevEnd, leading[0]!.span.start)) {
+      if (
+        !first &&
+        leading.length > 0 &&
+        leading[0]!.text.startsWith('//') &&
+        this.sameLine(prevEnd, leading[0]!.span.start)
+      ) {
         const t = leading.shift()!;
         out[out.length - 1] += ' ' + t.text;
         this.used.add(t);
@@ -149,7 +164,11 @@ class Printer {
           (c) =>
             c.span.start >= prev.span.start &&
             c.span.start < cur.span.end &&
-            !(c.span.start >= prev.span.end && c.text.startsWith('//') && this.sameLine(prev.span.end, c.span.start)),
+            !(
+              c.span.start >= prev.span.end &&
+              c.text.startsWith('//') &&
+              this.sameLine(prev.span.end, c.span.start)
+            ),
         );
       if (breaks) {
         close(i);
@@ -198,13 +217,15 @@ class Printer {
             });
             const tail = mods.map((s) => ' ' + s).join('');
             const one = `${ind}input ${it.name.name} : ${typeRef(it.type)}${tail}`;
-            if (one.length <= MAX_WIDTH || it.type.style !== 'paren' || it.type.params.length < 2) return [one];
+            if (one.length <= MAX_WIDTH || it.type.style !== 'paren' || it.type.params.length < 2)
+              return [one];
             // a long vocabulary: fill lines with the labels
             const lines = [`${ind}input ${it.name.name} : ${it.type.name.name}(`];
-            const pad = ind + INDENT + INDENT;
+            const pad = ind + INDENT;
             let line = '';
             for (const p of it.type.params) {
-              const piece = (p.kind === 'string' ? str(p.value) : p.kind === 'number' ? p.raw : typeRef(p)) + ',';
+              const piece =
+                (p.kind === 'string' ? str(p.value) : p.kind === 'number' ? p.raw : typeRef(p)) + ',';
               if (line !== '' && pad.length + line.length + 1 + piece.length > MAX_WIDTH) {
                 lines.push(pad + line);
                 line = piece;
@@ -231,7 +252,13 @@ class Printer {
           alignPrefix: 'component ',
           ownsInnerComments: true,
           render: (ind) =>
-            this.valueLines(it.span, `${ind}component ${it.name.name} = `, it.value, ind, it.per ? ` per ${it.per.name}` : ''),
+            this.valueLines(
+              it.span,
+              `${ind}component ${it.name.name} = `,
+              it.value,
+              ind,
+              it.per ? ` per ${it.per.name}` : '',
+            ),
         };
       case 'output':
         return {
@@ -241,7 +268,12 @@ class Printer {
           alignPrefix: 'output ',
           ownsInnerComments: true,
           render: (ind) =>
-            this.valueLines(it.span, `${ind}output ${it.name.name}${it.type ? ' : ' + typeRef(it.type) : ''} = `, it.value, ind),
+            this.valueLines(
+              it.span,
+              `${ind}output ${it.name.name}${it.type ? ' : ' + typeRef(it.type) : ''} = `,
+              it.value,
+              ind,
+            ),
         };
       case 'train':
         return {
@@ -250,7 +282,7 @@ class Printer {
           render: (ind) => {
             const head = `${ind}train${it.target ? ' ' + it.target.name : ''} {`;
             const inner = this.sequence(
-              it.settings.map((s) => this.settingEntry(s)),
+              it.settings.map((s) => this.settingEntry(s, ind + INDENT)),
               ind + INDENT,
               it.span.start,
               it.span.end - 1,
@@ -281,14 +313,18 @@ class Printer {
   private valueLines(item: Span, prefix: string, e: Expr, ind: string, suffix = ''): string[] {
     const inner = this.commentsIn(item.start, item.end);
     const one = prefix + expr(e) + suffix;
-    if (e.kind !== 'call' || e.args.length === 0 || (inner.length === 0 && (one.length <= MAX_WIDTH || e.args.length < 2))) {
+    if (
+      e.kind !== 'call' ||
+      e.args.length === 0 ||
+      (inner.length === 0 && (one.length <= MAX_WIDTH || e.args.length < 2))
+    ) {
       return [...this.commentLines(inner, ind), one];
     }
     const before = this.commentLines(
       inner.filter((c) => c.span.start < e.args[0]!.span.start || c.span.start >= e.span.end),
       ind,
     );
-    const argInd = ind + INDENT + INDENT;
+    const argInd = ind + INDENT;
     const lines = [`${prefix}${e.callee.name}(`];
     let prevEnd = -1;
     for (const a of e.args) {
@@ -313,23 +349,36 @@ class Printer {
     return [...before, ...lines];
   }
 
-  private settingEntry(s: Setting): Entry {
+  /** `ind` is the indentation the setting will print at (it decides whether a block fits on one line). */
+  private settingEntry(s: Setting, ind: string): Entry {
     const key = s.path.map((p) => p.name).join('.');
     const v = s.value;
     if (v.kind === 'block') {
-      const hasComments = this.comments.some((c) => c.span.start >= v.span.start && c.span.start < v.span.end);
+      const hasComments = this.comments.some(
+        (c) => c.span.start >= v.span.start && c.span.start < v.span.end,
+      );
+      const simple = v.settings.every((x) => x.value.kind !== 'block');
+      const oneLine =
+        v.settings.length === 0
+          ? `${ind}${key} {}`
+          : `${ind}${key} { ${v.settings.map((x) => `${x.path.map((p) => p.name).join('.')} ${settingValue(x.value)}`).join(' ')} }`;
+      const inline = !hasComments && simple && oneLine.length <= MAX_WIDTH;
+      if (inline) {
+        return {
+          span: s.span,
+          alignKey: 'setting',
+          alignName: key,
+          alignPrefix: '',
+          ownsInnerComments: true,
+          render: () => [oneLine],
+        };
+      }
       return {
         span: s.span,
         ownsInnerComments: true,
-        render: (ind) => {
-          const simple = v.settings.every((x) => x.value.kind !== 'block');
-          if (!hasComments && simple) {
-            const line = `${ind}${key} { ${v.settings.map((x) => `${x.path.map((p) => p.name).join('.')} ${settingValue(x.value)}`).join(' ')} }`;
-            if (v.settings.length === 0) return [`${ind}${key} {}`];
-            if (line.length <= MAX_WIDTH) return [line];
-          }
+        render: () => {
           const inner = this.sequence(
-            v.settings.map((x) => this.settingEntry(x)),
+            v.settings.map((x) => this.settingEntry(x, ind + INDENT)),
             ind + INDENT,
             v.span.start,
             v.span.end - 1,
@@ -344,7 +393,7 @@ class Printer {
       alignName: key,
       alignPrefix: '',
       ownsInnerComments: false,
-      render: (ind) => [`${ind}${key} ${settingValue(v)}`],
+      render: () => [`${ind}${key} ${settingValue(v)}`],
     };
   }
 }
@@ -362,7 +411,9 @@ function settingValue(v: SettingValue): string {
 }
 
 export function typeRef(t: TypeRef): string {
-  const params = t.params.map((p) => (p.kind === 'type' ? typeRef(p) : p.kind === 'number' ? p.raw : str(p.value)));
+  const params = t.params.map((p) =>
+    p.kind === 'type' ? typeRef(p) : p.kind === 'number' ? p.raw : str(p.value),
+  );
   switch (t.style) {
     case 'none':
       return t.name.name;

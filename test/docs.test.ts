@@ -40,7 +40,10 @@ describe('docs/dsl.md examples', () => {
         assert.deepEqual(errorsOf(r), []);
       } else {
         // a fragment is either items, or settings of a train block
-        const items = /^\s*(\/\/[^\n]*\n\s*)*(version|owner|purpose|description|input|feature|component|output|train)\b/.test(b.code);
+        const items =
+          /^\s*(\/\/[^\n]*\n\s*)*(version|owner|purpose|description|input|feature|component|output|train)\b/.test(
+            b.code,
+          );
         const wrapped = items ? `model fragment {\n${b.code}\n}` : `model fragment { train {\n${b.code}\n} }`;
         const r = parseSource(`dsl.md:${b.line}`, wrapped);
         assert.deepEqual(

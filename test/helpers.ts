@@ -38,7 +38,8 @@ export function errorFixtures(): { name: string; path: string; text: string }[] 
 /** Compares `actual` with the golden file, or writes it when updating. */
 export function assertGolden(path: string, actual: string): void {
   if (UPDATE || !existsSync(path)) {
-    if (!UPDATE && process.env['CI'] !== undefined) assert.fail(`golden file missing: ${path} (run npm run test:update)`);
+    if (!UPDATE && process.env['CI'] !== undefined)
+      assert.fail(`golden file missing: ${path} (run npm run test:update)`);
     writeFileSync(path, actual);
     return;
   }

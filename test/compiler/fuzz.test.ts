@@ -94,7 +94,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('swap' as const), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...INSERTS) }),
-  fc.record({ kind: fc.constant('bytes' as const), at: fc.nat(), text: fc.string({ unit: 'binary', maxLength: 12 }) }),
+  fc.record({
+    kind: fc.constant('bytes' as const),
+    at: fc.nat(),
+    text: fc.string({ unit: 'binary', maxLength: 12 }),
+  }),
   fc.record({
     kind: fc.constant('nest' as const),
     at: fc.nat(),
@@ -155,7 +159,10 @@ function assertWellBehaved(text: string): void {
   const r = checkSource('fuzz.pml', text);
   for (const d of r.sink.items) {
     assert.match(d.code, CODE, `unknown code ${d.code}`);
-    assert.ok(d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length + 1, `span out of file: ${JSON.stringify(d.span)} (length ${text.length})`);
+    assert.ok(
+      d.span.start >= 0 && d.span.start <= d.span.end && d.span.end <= text.length + 1,
+      `span out of file: ${JSON.stringify(d.span)} (length ${text.length})`,
+    );
     assert.ok(d.message.length > 0 && !/undefined|NaN|\[object/.test(d.message), `bad message: ${d.message}`);
     formatDiagnostic(r.file, d);
   }

@@ -36,8 +36,14 @@ describe('valid models', () => {
       const diags = r.sink.sorted().map((d) => formatDiagnostic(r.file, d));
       assert.deepEqual(diags, [], `unexpected diagnostics:\n${diags.join('\n')}`);
       assert.ok(r.model !== null && r.checked !== null);
-      assertGolden(join(MODELS_DIR, f.name, 'model.ast.golden'), JSON.stringify(spansAsPositions(r.model, r.file), null, 1) + '\n');
-      assertGolden(join(MODELS_DIR, f.name, 'model.typed.golden'), JSON.stringify(checkedModelToJSON(r.checked), null, 1) + '\n');
+      assertGolden(
+        join(MODELS_DIR, f.name, 'model.ast.golden'),
+        JSON.stringify(spansAsPositions(r.model, r.file), null, 1) + '\n',
+      );
+      assertGolden(
+        join(MODELS_DIR, f.name, 'model.typed.golden'),
+        JSON.stringify(checkedModelToJSON(r.checked), null, 1) + '\n',
+      );
     });
   }
 });
@@ -51,7 +57,11 @@ describe('invalid models', () => {
     it(`${f.name} reports exactly its expected diagnostics`, () => {
       const r = checkSource(`${f.name}.pml`, f.text);
       assert.ok(r.sink.items.length > 0, 'an error fixture must produce at least one diagnostic');
-      const text = r.sink.sorted().map((d) => formatDiagnostic(r.file, d)).join('\n\n') + '\n';
+      const text =
+        r.sink
+          .sorted()
+          .map((d) => formatDiagnostic(r.file, d))
+          .join('\n\n') + '\n';
       assertGolden(join(ERRORS_DIR, `${f.name}.errors.txt`), text);
     });
   }

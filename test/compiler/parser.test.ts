@@ -8,7 +8,12 @@ import { stripSpans } from '../../compiler/ast-json.js';
 import { DiagnosticSink, SourceFile, formatDiagnostic } from '../../compiler/diagnostics.js';
 import { parseFile } from '../../compiler/parser.js';
 
-function parse(text: string): { model: ast.Model | null; codes: string[]; sink: DiagnosticSink; file: SourceFile } {
+function parse(text: string): {
+  model: ast.Model | null;
+  codes: string[];
+  sink: DiagnosticSink;
+  file: SourceFile;
+} {
   const file = new SourceFile('t.pml', text);
   const sink = new DiagnosticSink(file);
   const { model } = parseFile(file, sink);
@@ -32,7 +37,11 @@ describe('expressions', () => {
     assert.deepEqual(featureExpr('a - b - c'), bin('-', bin('-', n('a'), n('b')), n('c')));
     assert.deepEqual(
       featureExpr('not a < 1 and b or c'),
-      bin('or', bin('and', { kind: 'unary', op: 'not', operand: bin('<', n('a'), num('1', 1, true)) }, n('b')), n('c')),
+      bin(
+        'or',
+        bin('and', { kind: 'unary', op: 'not', operand: bin('<', n('a'), num('1', 1, true)) }, n('b')),
+        n('c'),
+      ),
     );
     assert.deepEqual(featureExpr('-a * b'), bin('*', { kind: 'unary', op: '-', operand: n('a') }, n('b')));
   });
@@ -45,11 +54,19 @@ describe('expressions', () => {
         {
           kind: 'arg',
           name: { kind: 'ident', name: 'k' },
-          value: { kind: 'list', items: [num('1', 1, true), num('2.5e-3', 0.0025, false), num('262_144', 262144, true)] },
+          value: {
+            kind: 'list',
+            items: [num('1', 1, true), num('2.5e-3', 0.0025, false), num('262_144', 262144, true)],
+          },
         },
       ],
     });
-    assert.deepEqual(featureExpr('if a then 1 else 2'), { kind: 'if', cond: n('a'), then: num('1', 1, true), else: num('2', 2, true) });
+    assert.deepEqual(featureExpr('if a then 1 else 2'), {
+      kind: 'if',
+      cond: n('a'),
+      then: num('1', 1, true),
+      else: num('2', 2, true),
+    });
   });
   it('decode string escapes', () => {
     assert.deepEqual(featureExpr('"a\\"b\\\\c\\n\\t\\u{1F600}"'), { kind: 'string', value: 'a"b\\c\n\t😀' });
@@ -72,7 +89,8 @@ describe('items', () => {
       model!.items.map((i) => i.kind),
       ['meta', 'input', 'input', 'component', 'output', 'train'],
     );
-    for (const it of model!.items) assert.ok(src.slice(it.span.start, it.span.end).startsWith(it.kind === 'meta' ? 'version' : it.kind));
+    for (const it of model!.items)
+      assert.ok(src.slice(it.span.start, it.span.end).startsWith(it.kind === 'meta' ? 'version' : it.kind));
     const input = model!.items[1] as ast.InputDecl;
     assert.deepEqual(
       input.modifiers.map((m) => m.kind),
@@ -122,7 +140,9 @@ describe('syntax errors', () => {
       "t.pml:2:23: error PML1100: expected ',' but found number 1",
       "t.pml:4:22: error PML1100: expected an expression but found ')'",
     ]);
-    const names = model!.items.filter((i) => i.kind === 'feature').map((i) => (i as ast.FeatureDecl).name.name);
+    const names = model!.items
+      .filter((i) => i.kind === 'feature')
+      .map((i) => (i as ast.FeatureDecl).name.name);
     assert.ok(names.includes('a') && names.includes('c'), `recovered items: ${names.join(', ')}`);
   });
   it('a reserved word used as a name gets its own code and a hint', () => {
@@ -143,7 +163,9 @@ describe('syntax errors', () => {
     assert.deepEqual(parse('model m { } model n { }').codes, ['PML1103']);
   });
   it('deep nesting is refused with a diagnostic, not a stack overflow', () => {
-    assert.deepEqual(parse(`model m { feature x = ${'('.repeat(50000)}1${')'.repeat(50000)} }`).codes, ['PML1105']);
+    assert.deepEqual(parse(`model m { feature x = ${'('.repeat(50000)}1${')'.repeat(50000)} }`).codes, [
+      'PML1105',
+    ]);
     assert.deepEqual(parse(`model m { feature x = ${'-'.repeat(50000)}1 }`).codes, ['PML1105']);
     assert.deepEqual(parse(`model m { feature x = ${'1 + '.repeat(5000)}1 }`).codes, ['PML1105']);
   });

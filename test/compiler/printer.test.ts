@@ -21,12 +21,14 @@ function roundTrip(name: string, text: string): void {
   assert.deepEqual(after.sink.items, [], `formatted output of ${name} does not parse:\n${once}`);
   assert.deepEqual(stripSpans(after.model), stripSpans(before.model), `AST changed by fmt for ${name}`);
   assert.equal(fmt(once), once, `fmt is not idempotent on ${name}`);
-  for (const c of before.comments) assert.ok(once.includes(c.text.split('\n')[0]!), `comment lost in ${name}: ${c.text}`);
+  for (const c of before.comments)
+    assert.ok(once.includes(c.text.split('\n')[0]!), `comment lost in ${name}: ${c.text}`);
 }
 
 describe('fmt round trip', () => {
   for (const f of modelFixtures()) it(`fixtures/models/${f.name}`, () => roundTrip(f.name, f.text));
-  for (const f of errorFixtures()) it(`fixtures/errors/${f.name} (when it parses)`, () => roundTrip(f.name, f.text));
+  for (const f of errorFixtures())
+    it(`fixtures/errors/${f.name} (when it parses)`, () => roundTrip(f.name, f.text));
 });
 
 describe('fmt layout', () => {
@@ -70,7 +72,16 @@ model m {
 // footer
 `;
     const out = fmt(src);
-    for (const c of ['// header comment', '// trailing', '/* block', 'comment */', '/* inner */', '// about the label', '// trees', '// footer'])
+    for (const c of [
+      '// header comment',
+      '// trailing',
+      '/* block',
+      'comment */',
+      '/* inner */',
+      '// about the label',
+      '// trees',
+      '// footer',
+    ])
       assert.ok(out.includes(c), `missing ${c} in:\n${out}`);
     assert.match(out, /\/\* inner \*\/\n {2}feature x = a \+ 1/);
     assert.match(out, /version "1" \/\/ trailing/);
@@ -78,18 +89,24 @@ model m {
 
   it('keeps parentheses the user wrote and adds none', () => {
     assert.match(fmt('model m { feature x = (a + b) * -(c) / d }'), /feature x = \(a \+ b\) \* -\(c\) \/ d/);
-    assert.match(fmt('model m { feature x = if a > 1 and not b then 1 else 2 }'), /if a > 1 and not b then 1 else 2/);
+    assert.match(
+      fmt('model m { feature x = if a > 1 and not b then 1 else 2 }'),
+      /if a > 1 and not b then 1 else 2/,
+    );
   });
 
   it('breaks long component calls one argument per line', () => {
     const feats = Array.from({ length: 12 }, (_, i) => `feature_number_${i}`).join(', ');
     const out = fmt(`model m { component c = linear(${feats}, intercept = false) per member }`);
-    assert.match(out, /component c = linear\(\n {6}feature_number_0,\n/);
-    assert.match(out, /\n {6}intercept = false,\n {2}\) per member\n/);
+    assert.match(out, /component c = linear\(\n {4}feature_number_0,\n/);
+    assert.match(out, /\n {4}intercept = false,\n {2}\) per member\n/);
   });
 
   it('re-escapes strings', () => {
-    assert.match(fmt('model m { description "say \\"hi\\"\\n\\ttab \\u{1F600}" }'), /description "say \\"hi\\"\\n\\ttab 😀"/);
+    assert.match(
+      fmt('model m { description "say \\"hi\\"\\n\\ttab \\u{1F600}" }'),
+      /description "say \\"hi\\"\\n\\ttab 😀"/,
+    );
   });
 
   it('prints train blocks with nested blocks inline when they fit, and search spaces', () => {
@@ -102,7 +119,7 @@ model m {
   train {
     label     y
     objective logistic
-    trees { count 300 depth 6 }
+    trees     { count 300 depth 6 }
     search {
       budget              10
       trees.depth         in [4, 8]
