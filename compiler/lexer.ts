@@ -23,12 +23,16 @@ export const Identifier = createToken({
   label: 'a name',
 });
 
+/** Category of every binary operator token: the parser consumes `BinaryOp` instead of a 12-way OR. */
+export const BinaryOp = createToken({ name: 'BinaryOp', pattern: Lexer.NA, label: 'an operator' });
+
 function keyword(word: string): TokenType {
   return createToken({
     name: `Kw_${word}`,
     pattern: word,
     longer_alt: Identifier,
     label: `'${word}'`,
+    ...(word === 'and' || word === 'or' ? { categories: [BinaryOp] } : {}),
   });
 }
 
@@ -95,8 +99,8 @@ export const NumberLiteral = createToken({
   label: 'a number',
 });
 
-function punct(name: string, pattern: string, label = `'${pattern}'`): TokenType {
-  return createToken({ name, pattern, label });
+function punct(name: string, pattern: string, binary = false): TokenType {
+  return createToken({ name, pattern, label: `'${pattern}'`, ...(binary ? { categories: [BinaryOp] } : {}) });
 }
 
 export const LBrace = punct('LBrace', '{');
@@ -105,20 +109,20 @@ export const LParen = punct('LParen', '(');
 export const RParen = punct('RParen', ')');
 export const LBracket = punct('LBracket', '[');
 export const RBracket = punct('RBracket', ']');
-export const LessEq = punct('LessEq', '<=');
-export const GreaterEq = punct('GreaterEq', '>=');
-export const EqEq = punct('EqEq', '==');
-export const NotEq = punct('NotEq', '!=');
-export const Less = punct('Less', '<');
-export const Greater = punct('Greater', '>');
+export const LessEq = punct('LessEq', '<=', true);
+export const GreaterEq = punct('GreaterEq', '>=', true);
+export const EqEq = punct('EqEq', '==', true);
+export const NotEq = punct('NotEq', '!=', true);
+export const Less = punct('Less', '<', true);
+export const Greater = punct('Greater', '>', true);
 export const Equals = punct('Equals', '=');
 export const Comma = punct('Comma', ',');
 export const Colon = punct('Colon', ':');
 export const Dot = punct('Dot', '.');
-export const Plus = punct('Plus', '+');
-export const Minus = punct('Minus', '-');
-export const Star = punct('Star', '*');
-export const Slash = punct('Slash', '/');
+export const Plus = punct('Plus', '+', true);
+export const Minus = punct('Minus', '-', true);
+export const Star = punct('Star', '*', true);
+export const Slash = punct('Slash', '/', true);
 
 /** Token types in match order (longer and more specific patterns first). */
 export const allTokens: TokenType[] = [
@@ -152,9 +156,10 @@ export const allTokens: TokenType[] = [
   Minus,
   Star,
   Slash,
+  BinaryOp,
 ];
 
-const lexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false });
+const lexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: true });
 
 export interface Comment {
   span: Span;
@@ -176,6 +181,8 @@ export function tokenSpan(t: IToken): Span {
 
 export function tokenize(text: string, sink: DiagnosticSink): LexResult {
   const result = lexer.tokenize(text);
+  // offset-only tokens carry no endOffset; the parser's node locations need it
+  for (const t of result.tokens) t.endOffset = t.startOffset + t.image.length - 1;
   for (const e of result.errors) {
     const ch = text.slice(e.offset, e.offset + e.length);
     const shown = ch.length === 1 ? describeChar(ch) : `'${ch}'`;

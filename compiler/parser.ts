@@ -7,6 +7,7 @@ import {
   CstParser,
   EOF,
   type CstNode,
+  type IOrAlt,
   type IToken,
   type TokenType,
   type IParserErrorMessageProvider,
@@ -16,6 +17,7 @@ import type { DiagnosticSink, SourceFile } from './diagnostics.js';
 import { closest } from './diagnostics.js';
 import {
   allTokens,
+  BinaryOp,
   Colon,
   Comma,
   Dot,
@@ -35,12 +37,9 @@ import {
   NotEq,
   NumberLiteral,
   numberValue,
-  Plus,
   RBrace,
   RBracket,
   RParen,
-  Slash,
-  Star,
   StringLiteral,
   stringValue,
   tokenize,
@@ -93,8 +92,7 @@ function label(tt: TokenType): string {
 const RULE_EXPECTS: Record<string, string> = {
   item: `an item (${ITEM_START.join(', ')}) or '}'`,
   expr: 'an expression',
-  notExpr: 'an expression',
-  unaryExpr: 'an expression',
+  opExpr: 'an expression',
   primary: 'an expression',
   modifier: "an input modifier ('in', 'default', 'required', 'unknown', 'pii')",
   value: 'a value (number, string, true/false, name, or [list])',
@@ -138,9 +136,15 @@ const messages: IParserErrorMessageProvider = {
 };
 
 class PmlParser extends CstParser {
+  /**
+   * OR alternatives built once per parser rather than on every call: allocating closures per
+   * rule invocation dominated parse time (chevrotain's performance guide recommends this).
+   */
+  private readonly alts: IOrAlt<unknown>[][] = [];
+
   constructor() {
     super(allTokens, {
-      recoveryEnabled: true,
+      recoveryEnabled: process.env['NOREC'] === undefined,
       maxLookahead: 3,
       nodeLocationTracking: 'onlyOffset',
       errorMessageProvider: messages,
@@ -157,23 +161,27 @@ class PmlParser extends CstParser {
   });
 
   item = this.RULE('item', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.meta) },
-      { ALT: () => this.SUBRULE(this.inputDecl) },
-      { ALT: () => this.SUBRULE(this.feature) },
-      { ALT: () => this.SUBRULE(this.component) },
-      { ALT: () => this.SUBRULE(this.output) },
-      { ALT: () => this.SUBRULE(this.train) },
-    ]);
+    this.OR(
+      (this.alts[0] ??= [
+        { ALT: () => this.SUBRULE(this.meta) },
+        { ALT: () => this.SUBRULE(this.inputDecl) },
+        { ALT: () => this.SUBRULE(this.feature) },
+        { ALT: () => this.SUBRULE(this.component) },
+        { ALT: () => this.SUBRULE(this.output) },
+        { ALT: () => this.SUBRULE(this.train) },
+      ]),
+    );
   });
 
   meta = this.RULE('meta', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(Kw.version, { LABEL: 'key' }) },
-      { ALT: () => this.CONSUME(Kw.owner, { LABEL: 'key' }) },
-      { ALT: () => this.CONSUME(Kw.purpose, { LABEL: 'key' }) },
-      { ALT: () => this.CONSUME(Kw.description, { LABEL: 'key' }) },
-    ]);
+    this.OR(
+      (this.alts[1] ??= [
+        { ALT: () => this.CONSUME(Kw.version, { LABEL: 'key' }) },
+        { ALT: () => this.CONSUME(Kw.owner, { LABEL: 'key' }) },
+        { ALT: () => this.CONSUME(Kw.purpose, { LABEL: 'key' }) },
+        { ALT: () => this.CONSUME(Kw.description, { LABEL: 'key' }) },
+      ]),
+    );
     this.CONSUME(StringLiteral, { LABEL: 'value' });
   });
 
@@ -188,69 +196,83 @@ class PmlParser extends CstParser {
   typeRef = this.RULE('typeRef', () => {
     this.CONSUME(Identifier, { LABEL: 'name' });
     this.OPTION(() => {
-      this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(Less);
-            this.SUBRULE(this.typeArg);
-            this.MANY(() => {
-              this.CONSUME(Comma);
-              this.SUBRULE2(this.typeArg);
-            });
-            this.CONSUME(Greater);
+      this.OR(
+        (this.alts[2] ??= [
+          {
+            ALT: () => {
+              this.CONSUME(Less);
+              this.SUBRULE(this.typeArg);
+              this.MANY(() => {
+                this.CONSUME(Comma);
+                this.SUBRULE2(this.typeArg);
+              });
+              this.CONSUME(Greater);
+            },
           },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(LParen);
-            this.SUBRULE(this.typeParam);
-            this.MANY2(() => {
-              this.CONSUME2(Comma);
-              this.SUBRULE2(this.typeParam);
-            });
-            this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
-            this.CONSUME(RParen);
+          {
+            ALT: () => {
+              this.CONSUME(LParen);
+              this.SUBRULE(this.typeParam);
+              this.MANY2(() => {
+                this.CONSUME2(Comma);
+                this.SUBRULE2(this.typeParam);
+              });
+              this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
+              this.CONSUME(RParen);
+            },
           },
-        },
-      ]);
+        ]),
+      );
     });
   });
 
   typeArg = this.RULE('typeArg', () => {
-    this.OR([{ ALT: () => this.SUBRULE(this.typeRef) }, { ALT: () => this.CONSUME(NumberLiteral) }]);
+    this.OR(
+      (this.alts[3] ??= [
+        { ALT: () => this.SUBRULE(this.typeRef) },
+        { ALT: () => this.CONSUME(NumberLiteral) },
+      ]),
+    );
   });
 
   typeParam = this.RULE('typeParam', () => {
-    this.OR([{ ALT: () => this.CONSUME(StringLiteral) }, { ALT: () => this.CONSUME(NumberLiteral) }]);
+    this.OR(
+      (this.alts[4] ??= [
+        { ALT: () => this.CONSUME(StringLiteral) },
+        { ALT: () => this.CONSUME(NumberLiteral) },
+      ]),
+    );
   });
 
   modifier = this.RULE('modifier', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Kw.in);
-          this.CONSUME(LBracket);
-          this.SUBRULE(this.expr, { LABEL: 'lo' });
-          this.CONSUME(Comma);
-          this.SUBRULE2(this.expr, { LABEL: 'hi' });
-          this.CONSUME(RBracket);
+    this.OR(
+      (this.alts[5] ??= [
+        {
+          ALT: () => {
+            this.CONSUME(Kw.in);
+            this.CONSUME(LBracket);
+            this.SUBRULE(this.expr, { LABEL: 'lo' });
+            this.CONSUME(Comma);
+            this.SUBRULE2(this.expr, { LABEL: 'hi' });
+            this.CONSUME(RBracket);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(Kw.default);
-          this.SUBRULE3(this.expr, { LABEL: 'value' });
+        {
+          ALT: () => {
+            this.CONSUME(Kw.default);
+            this.SUBRULE3(this.expr, { LABEL: 'value' });
+          },
         },
-      },
-      { ALT: () => this.CONSUME(Kw.required) },
-      {
-        ALT: () => {
-          this.CONSUME(Kw.unknown);
-          this.SUBRULE4(this.expr, { LABEL: 'value' });
+        { ALT: () => this.CONSUME(Kw.required) },
+        {
+          ALT: () => {
+            this.CONSUME(Kw.unknown);
+            this.SUBRULE4(this.expr, { LABEL: 'value' });
+          },
         },
-      },
-      { ALT: () => this.CONSUME(Kw.pii) },
-    ]);
+        { ALT: () => this.CONSUME(Kw.pii) },
+      ]),
+    );
   });
 
   feature = this.RULE('feature', () => {
@@ -303,92 +325,100 @@ class PmlParser extends CstParser {
   });
 
   settingBody = this.RULE('settingBody', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Kw.in);
-          this.SUBRULE(this.space);
+    this.OR(
+      (this.alts[6] ??= [
+        {
+          ALT: () => {
+            this.CONSUME(Kw.in);
+            this.SUBRULE(this.space);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(LBrace);
-          this.MANY(() => this.SUBRULE(this.setting));
-          this.CONSUME(RBrace);
+        {
+          ALT: () => {
+            this.CONSUME(LBrace);
+            this.MANY(() => this.SUBRULE(this.setting));
+            this.CONSUME(RBrace);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.value) },
-    ]);
+        { ALT: () => this.SUBRULE(this.value) },
+      ]),
+    );
   });
 
   space = this.RULE('space', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'scale' }));
-          this.CONSUME(LBracket);
-          this.SUBRULE(this.value);
-          this.CONSUME(Comma);
-          this.SUBRULE2(this.value);
-          this.CONSUME(RBracket);
+    this.OR(
+      (this.alts[7] ??= [
+        {
+          ALT: () => {
+            this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'scale' }));
+            this.CONSUME(LBracket);
+            this.SUBRULE(this.value);
+            this.CONSUME(Comma);
+            this.SUBRULE2(this.value);
+            this.CONSUME(RBracket);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(LBrace);
-          this.SUBRULE3(this.value);
-          this.MANY(() => {
-            this.CONSUME2(Comma);
-            this.SUBRULE4(this.value);
-          });
-          this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
-          this.CONSUME(RBrace);
+        {
+          ALT: () => {
+            this.CONSUME(LBrace);
+            this.SUBRULE3(this.value);
+            this.MANY(() => {
+              this.CONSUME2(Comma);
+              this.SUBRULE4(this.value);
+            });
+            this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
+            this.CONSUME(RBrace);
+          },
         },
-      },
-    ]);
+      ]),
+    );
   });
 
   /** A setting value: a single primary, never a binary expression (keeps `key value key value` unambiguous). */
   value = this.RULE('value', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.OPTION(() => this.CONSUME(Minus));
-          this.CONSUME(NumberLiteral);
+    this.OR(
+      (this.alts[8] ??= [
+        {
+          ALT: () => {
+            this.OPTION(() => this.CONSUME(Minus));
+            this.CONSUME(NumberLiteral);
+          },
         },
-      },
-      { ALT: () => this.CONSUME(StringLiteral) },
-      { ALT: () => this.CONSUME(Kw.true) },
-      { ALT: () => this.CONSUME(Kw.false) },
-      {
-        ALT: () => {
-          this.CONSUME(Identifier);
-          this.OPTION2(() => {
-            this.CONSUME(LParen);
-            this.SUBRULE(this.args);
-            this.CONSUME(RParen);
-          });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(LBracket);
-          this.OPTION3(() => {
-            this.SUBRULE(this.value);
-            this.MANY(() => {
-              this.CONSUME(Comma);
-              this.SUBRULE2(this.value);
+        { ALT: () => this.CONSUME(StringLiteral) },
+        { ALT: () => this.CONSUME(Kw.true) },
+        { ALT: () => this.CONSUME(Kw.false) },
+        {
+          ALT: () => {
+            this.CONSUME(Identifier);
+            this.OPTION2(() => {
+              this.CONSUME(LParen);
+              this.SUBRULE(this.args);
+              this.CONSUME(RParen);
             });
-            this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
-          });
-          this.CONSUME(RBracket);
+          },
         },
-      },
-    ]);
+        {
+          ALT: () => {
+            this.CONSUME(LBracket);
+            this.OPTION3(() => {
+              this.SUBRULE(this.value);
+              this.MANY(() => {
+                this.CONSUME(Comma);
+                this.SUBRULE2(this.value);
+              });
+              this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+            });
+            this.CONSUME(RBracket);
+          },
+        },
+      ]),
+    );
   });
 
   expr = this.RULE('expr', () => {
-    this.OR([{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.orExpr) }]);
+    this.OR(
+      (this.alts[9] ??= [{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.opExpr) }]),
+    );
   });
 
   ifExpr = this.RULE('ifExpr', () => {
@@ -400,140 +430,83 @@ class PmlParser extends CstParser {
     this.SUBRULE3(this.expr, { LABEL: 'else' });
   });
 
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(Kw.or, { LABEL: 'op' });
-      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
+  /**
+   * Binary operators are parsed flat (operand (op operand)*) and given their precedence by the
+   * builder (precedence climbing): one rule level instead of seven keeps big models fast to parse.
+   */
+  opExpr = this.RULE('opExpr', () => {
+    // each operand: `not`* `-`* primary (prefixes in that order: `not -x`, never `- not x`)
+    this.MANY(() => this.CONSUME(Kw.not, { LABEL: 'not' }));
+    this.MANY2(() => this.CONSUME(Minus, { LABEL: 'minus' }));
+    this.SUBRULE(this.primary, { LABEL: 'operand' });
+    this.MANY3(() => {
+      this.CONSUME(BinaryOp, { LABEL: 'op' });
+      this.MANY4(() => this.CONSUME2(Kw.not, { LABEL: 'not' }));
+      this.MANY5(() => this.CONSUME2(Minus, { LABEL: 'minus' }));
+      this.SUBRULE2(this.primary, { LABEL: 'operand' });
     });
-  });
-
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(Kw.and, { LABEL: 'op' });
-      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
-    });
-  });
-
-  notExpr = this.RULE('notExpr', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Kw.not, { LABEL: 'op' });
-          this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.cmpExpr, { LABEL: 'operand' }) },
-    ]);
-  });
-
-  cmpExpr = this.RULE('cmpExpr', () => {
-    this.SUBRULE(this.addExpr, { LABEL: 'operand' });
-    this.OPTION(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(LessEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(GreaterEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Less, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Greater, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(EqEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(NotEq, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.addExpr, { LABEL: 'operand' });
-    });
-  });
-
-  addExpr = this.RULE('addExpr', () => {
-    this.SUBRULE(this.mulExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Plus, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Minus, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.mulExpr, { LABEL: 'operand' });
-    });
-  });
-
-  mulExpr = this.RULE('mulExpr', () => {
-    this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Star, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(Slash, { LABEL: 'op' }) },
-      ]);
-      this.SUBRULE2(this.unaryExpr, { LABEL: 'operand' });
-    });
-  });
-
-  unaryExpr = this.RULE('unaryExpr', () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Minus, { LABEL: 'op' });
-          this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.primary, { LABEL: 'operand' }) },
-    ]);
   });
 
   primary = this.RULE('primary', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(NumberLiteral) },
-      { ALT: () => this.CONSUME(StringLiteral) },
-      { ALT: () => this.CONSUME(Kw.true) },
-      { ALT: () => this.CONSUME(Kw.false) },
-      {
-        ALT: () => {
-          this.CONSUME(Identifier);
-          this.OPTION(() => {
-            this.CONSUME(LParen, { LABEL: 'callOpen' });
-            this.SUBRULE(this.args);
-            this.CONSUME(RParen, { LABEL: 'callClose' });
-          });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(LBracket);
-          this.OPTION2(() => {
-            this.SUBRULE(this.expr, { LABEL: 'item' });
-            this.MANY(() => {
-              this.CONSUME(Comma);
-              this.SUBRULE2(this.expr, { LABEL: 'item' });
+    this.OR(
+      (this.alts[11] ??= [
+        { ALT: () => this.CONSUME(NumberLiteral) },
+        { ALT: () => this.CONSUME(StringLiteral) },
+        { ALT: () => this.CONSUME(Kw.true) },
+        { ALT: () => this.CONSUME(Kw.false) },
+        {
+          ALT: () => {
+            this.CONSUME(Identifier);
+            this.OPTION(() => {
+              this.CONSUME(LParen, { LABEL: 'callOpen' });
+              this.SUBRULE(this.args);
+              this.CONSUME(RParen, { LABEL: 'callClose' });
             });
-            this.OPTION3(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
-          });
-          this.CONSUME(RBracket);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME2(LParen);
-          this.SUBRULE3(this.expr, { LABEL: 'inner' });
-          this.CONSUME2(RParen);
+        {
+          ALT: () => {
+            this.CONSUME(LBracket);
+            this.OPTION2(() => {
+              this.SUBRULE(this.expr, { LABEL: 'item' });
+              this.MANY(() => {
+                this.CONSUME(Comma);
+                this.SUBRULE2(this.expr, { LABEL: 'item' });
+              });
+              this.OPTION3(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+            });
+            this.CONSUME(RBracket);
+          },
         },
-      },
-    ]);
+        {
+          ALT: () => {
+            this.CONSUME2(LParen);
+            this.SUBRULE3(this.expr, { LABEL: 'inner' });
+            this.CONSUME2(RParen);
+          },
+        },
+      ]),
+    );
   });
 
+  /** `[name =] expr` separated by commas; names are matched to their expressions by position. */
   args = this.RULE('args', () => {
     this.OPTION(() => {
-      this.SUBRULE(this.arg);
+      this.OPTION2(() => {
+        this.CONSUME(Identifier, { LABEL: 'name' });
+        this.CONSUME(Equals, { LABEL: 'eq' });
+      });
+      this.SUBRULE(this.expr, { LABEL: 'value' });
       this.MANY(() => {
         this.CONSUME(Comma);
-        this.SUBRULE2(this.arg);
+        this.OPTION3(() => {
+          this.CONSUME2(Identifier, { LABEL: 'name' });
+          this.CONSUME2(Equals, { LABEL: 'eq' });
+        });
+        this.SUBRULE2(this.expr, { LABEL: 'value' });
       });
-      this.OPTION2(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+      this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
     });
-  });
-
-  arg = this.RULE('arg', () => {
-    this.OPTION(() => {
-      this.CONSUME(Identifier, { LABEL: 'name' });
-      this.CONSUME(Equals);
-    });
-    this.SUBRULE(this.expr);
   });
 }
 
@@ -576,7 +549,9 @@ export function parseFile(file: SourceFile, sink: DiagnosticSink): ParseResult {
   parser.input = tokens;
   let cst: CstNode;
   try {
+    const t0 = performance.now();
     cst = parser.model();
+    if (process.env['PROML_TIME']) console.error('cst ms', performance.now() - t0);
   } catch (e) {
     if (e instanceof RangeError) {
       sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
@@ -588,7 +563,9 @@ export function parseFile(file: SourceFile, sink: DiagnosticSink): ParseResult {
   const builder = new Builder(file, sink);
   let model: ast.Model | null;
   try {
+    const t1 = performance.now();
     model = builder.model(cst);
+    if (process.env['PROML_TIME']) console.error('build ms', performance.now() - t1);
   } catch (e) {
     if (e instanceof RangeError) {
       sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
@@ -620,6 +597,21 @@ function tooDeep(tokens: IToken[]): IToken | null {
 }
 
 const KEYWORD_SET = new Set<string>(KEYWORDS);
+
+const BINARY_PREC: Record<string, number> = {
+  or: 1,
+  and: 2,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '==': 4,
+  '!=': 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+};
 
 const COMPARISONS = new Set<TokenType>([Less, LessEq, Greater, GreaterEq, EqEq, NotEq]);
 
@@ -696,9 +688,16 @@ function tokenOf(node: CstNode, key: string, i = 0): IToken | undefined {
 }
 
 function tokensOf(node: CstNode, key: string): IToken[] {
-  return ((kids(node)[key] ?? []) as IToken[]).filter(
-    (t) => !('children' in t) && t.isInsertedInRecovery !== true && Number.isFinite(t.startOffset),
-  );
+  const all = kids(node)[key] as IToken[] | undefined;
+  if (all === undefined) return [];
+  for (const t of all) {
+    if ('children' in t || t.isInsertedInRecovery === true || !Number.isFinite(t.startOffset)) {
+      return all.filter(
+        (x) => !('children' in x) && x.isInsertedInRecovery !== true && Number.isFinite(x.startOffset),
+      );
+    }
+  }
+  return all;
 }
 
 function nodeOf(node: CstNode, key: string, i = 0): CstNode | undefined {
@@ -707,12 +706,12 @@ function nodeOf(node: CstNode, key: string, i = 0): CstNode | undefined {
 }
 
 function nodesOf(node: CstNode, key: string): CstNode[] {
-  return (kids(node)[key] ?? []).filter((n): n is CstNode => 'children' in n);
+  return (kids(node)[key] ?? []) as CstNode[];
 }
 
 /** All real tokens under a node, in source order (operators interleaved with operands). */
 function orderedOps(node: CstNode): IToken[] {
-  return tokensOf(node, 'op').sort((a, b) => a.startOffset - b.startOffset);
+  return tokensOf(node, 'op'); // chevrotain appends tokens of one label in source order
 }
 
 function nodeSpan(node: CstNode): ast.Span | null {
@@ -1000,20 +999,30 @@ class Builder {
 
   private args(n: CstNode): ast.Arg[] | null {
     const out: ast.Arg[] = [];
-    for (const a of nodesOf(n, 'arg')) {
-      const span = nodeSpan(a);
-      const value = this.optExpr(nodeOf(a, 'expr'));
-      if (span === null || value === null) return null;
-      const name = tokenOf(a, 'Equals') ? this.ident(tokenOf(a, 'name')) : null;
-      out.push({ kind: 'arg', span, name, value });
+    const names = tokensOf(n, 'name');
+    if (names.length !== tokensOf(n, 'eq').length) return null;
+    let k = 0;
+    for (const v of nodesOf(n, 'value')) {
+      const vs = nodeSpan(v);
+      const value = this.optExpr(v);
+      if (vs === null || value === null) return null;
+      // the name (if any) is the next unused one that starts before this value
+      let name: ast.Ident | null = null;
+      const next = names[k];
+      if (next !== undefined && next.startOffset < vs.start) {
+        name = this.ident(next);
+        k++;
+      }
+      out.push({ kind: 'arg', span: name ? join(name.span, value.span) : value.span, name, value });
     }
-    return out;
+    return k === names.length ? out : null;
   }
 
   private optExpr(n: CstNode | undefined): ast.Expr | null {
     if (n === undefined) return null;
     const e = this.expr(n);
-    if (e !== null && depthOf(e) > MAX_EXPR_DEPTH) {
+    // each level of nesting takes at least one character, so only long expressions can be too deep
+    if (e !== null && e.span.end - e.span.start > MAX_EXPR_DEPTH && depthOf(e) > MAX_EXPR_DEPTH) {
       this.sink.error(
         ParseCodes.tooDeep,
         e.span,
@@ -1029,7 +1038,7 @@ class Builder {
   private expr(n: CstNode): ast.Expr | null {
     switch (n.name) {
       case 'expr': {
-        const inner = nodeOf(n, 'ifExpr') ?? nodeOf(n, 'orExpr');
+        const inner = nodeOf(n, 'ifExpr') ?? nodeOf(n, 'opExpr');
         return inner ? this.expr(inner) : null;
       }
       case 'ifExpr': {
@@ -1044,27 +1053,8 @@ class Builder {
         if (!cond || !then || !els) return null;
         return { kind: 'if', span, cond, then, else: els };
       }
-      case 'orExpr':
-      case 'andExpr':
-      case 'cmpExpr':
-      case 'addExpr':
-      case 'mulExpr':
-        return this.binaryChain(n);
-      case 'notExpr':
-      case 'unaryExpr': {
-        const op = tokenOf(n, 'op');
-        const operandNode = nodeOf(n, 'operand');
-        if (!operandNode) return null;
-        const operand = this.expr(operandNode);
-        if (!operand) return null;
-        if (!op) return operand;
-        return {
-          kind: 'unary',
-          span: join(tokenSpan(op), operand.span),
-          op: op.image === 'not' ? 'not' : '-',
-          operand,
-        };
-      }
+      case 'opExpr':
+        return this.opExpr(n);
       case 'primary':
         return this.primary(n);
       default:
@@ -1072,24 +1062,77 @@ class Builder {
     }
   }
 
-  private binaryChain(n: CstNode): ast.Expr | null {
-    const operands = nodesOf(n, 'operand');
+  /**
+   * Precedence climbing over the flat `operand (op operand)*` list:
+   * or 1 < and 2 < not 3 < comparisons 4 (non-associative) < + - 5 < * / 6 < unary minus 7.
+   * `not` takes everything that binds tighter than `and`; where it would sit inside a tighter
+   * operator (`a + not b`) it must be parenthesized, as the grammar in docs/dsl.md says.
+   */
+  private opExpr(n: CstNode): ast.Expr | null {
+    const operandNodes = nodesOf(n, 'operand');
     const ops = orderedOps(n);
-    if (operands.length === 0 || ops.length !== operands.length - 1) return null;
-    let left = this.expr(operands[0]!);
-    if (!left) return null;
-    for (let i = 0; i < ops.length; i++) {
-      const right = this.expr(operands[i + 1]!);
-      if (!right) return null;
-      left = {
-        kind: 'binary',
-        span: join(left.span, right.span),
-        op: ops[i]!.image as ast.BinaryOp,
-        left,
-        right,
-      };
+    if (operandNodes.length === 0 || ops.length !== operandNodes.length - 1) return null;
+    const nots = tokensOf(n, 'not');
+    const minuses = tokensOf(n, 'minus');
+    const operands: { nots: IToken[]; value: ast.Expr }[] = [];
+    for (let k = 0; k < operandNodes.length; k++) {
+      let value = this.primary(operandNodes[k]!);
+      if (value === null) return null;
+      // this operand's prefixes lie between the operator before it and its primary
+      const lo = k === 0 ? -1 : ops[k - 1]!.startOffset;
+      const hi = value.span.start;
+      const mine = (t: IToken): boolean => t.startOffset > lo && t.startOffset < hi;
+      const ms = minuses.filter(mine).sort((x, y) => y.startOffset - x.startOffset);
+      for (const m of ms)
+        value = { kind: 'unary', span: join(tokenSpan(m), value.span), op: '-', operand: value };
+      operands.push({ nots: nots.filter(mine).sort((x, y) => x.startOffset - y.startOffset), value });
     }
-    return left;
+    let i = 0;
+    let failed = false;
+    const climb = (minPrec: number): ast.Expr => {
+      let left = operand(minPrec);
+      while (i < ops.length && BINARY_PREC[ops[i]!.image]! >= minPrec) {
+        const opTok = ops[i]!;
+        const p = BINARY_PREC[opTok.image]!;
+        if (p === 4 && left.kind === 'binary' && BINARY_PREC[left.op] === 4 && !failed) {
+          this.sink.error(
+            ParseCodes.syntax,
+            tokenSpan(opTok),
+            `unexpected '${opTok.image}': comparisons do not chain`,
+            "write 'a < b and b < c'",
+          );
+          failed = true;
+        }
+        i++;
+        const right = climb(p + 1);
+        left = {
+          kind: 'binary',
+          span: join(left.span, right.span),
+          op: opTok.image as ast.BinaryOp,
+          left,
+          right,
+        };
+      }
+      return left;
+    };
+    const operand = (minPrec: number): ast.Expr => {
+      const o = operands[i]!;
+      const not = o.nots.shift();
+      if (not === undefined) return o.value;
+      if (minPrec > 3 && !failed) {
+        this.sink.error(
+          ParseCodes.syntax,
+          tokenSpan(not),
+          "'not' inside an arithmetic or comparison operand needs parentheses",
+          `write '(not ...)'`,
+        );
+        failed = true;
+      }
+      const inner = climb(4);
+      return { kind: 'unary', span: join(tokenSpan(not), inner.span), op: 'not', operand: inner };
+    };
+    const e = climb(0);
+    return failed ? null : e;
   }
 
   private primary(n: CstNode): ast.Expr | null {
