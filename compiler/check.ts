@@ -25,7 +25,7 @@ import {
   type ParamSpec,
   type ValueSpec,
 } from './builtins.js';
-import { didYouMean, type DiagnosticSink, type Severity, type SourceFile } from './diagnostics.js';
+import { closest, type DiagnosticSink, type Severity, type SourceFile } from './diagnostics.js';
 import type {
   Calibrated,
   CheckedComponent,
@@ -405,6 +405,61 @@ function quoteList(xs: readonly string[]): string {
   return xs.map((x) => `'${x}'`).join(', ');
 }
 
+/** Category labels as written in source: `"a", "b"`. */
+function labelList(xs: readonly string[]): string {
+  return xs.map((x) => JSON.stringify(x)).join(', ');
+}
+
+/** True when `b` is `a` with one pair of adjacent characters swapped (`lable` / `label`). */
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  const diff: number[] = [];
+  for (let i = 0; i < a.length && diff.length <= 2; i++) if (a[i] !== b[i]) diff.push(i);
+  const [i, j] = diff;
+  return diff.length === 2 && j === i! + 1 && a[i!] === b[j] && a[j] === b[i!];
+}
+
+/** The candidate a misspelt word most likely meant: the closest by edit distance, or a transposition. */
+function suggestion(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  return closest(word, list) ?? list.find((c) => isTransposition(word, c));
+}
+
+/** `did you mean 'x'?` for a misspelt name, or undefined. */
+function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  const c = suggestion(word, candidates);
+  return c === undefined ? undefined : `did you mean '${c}'?`;
+}
+
+/** `did you mean "x"?` for a misspelt category label, or undefined. */
+function didYouMeanLabel(word: string, labels: readonly string[]): string | undefined {
+  const c = suggestion(word, labels);
+  return c === undefined ? undefined : `did you mean ${JSON.stringify(c)}?`;
+}
+
+/** `100000` → `100_000`, as an integer literal is best written. */
+function groupDigits(n: number): string {
+  const s = String(Math.abs(n));
+  const grouped = s.length <= 3 ? s : s.replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+  return n < 0 ? `-${grouped}` : grouped;
+}
+
+/** Common names of types in other languages, mapped to proml's. */
+const TYPE_ALIASES: Record<string, string> = {
+  float: 'f32',
+  float32: 'f32',
+  real: 'f32',
+  double: 'f64',
+  float64: 'f64',
+  integer: 'int',
+  int32: 'int',
+  int64: 'int',
+  long: 'int',
+  boolean: 'bool',
+  str: 'string',
+  text: 'string',
+};
+
 class Checker {
   private readonly types = new Map<ast.Expr, Type>();
   private readonly symbols = new Map<ast.NameRef, Symbol>();
@@ -426,6 +481,8 @@ class Checker {
   private hyperSpans = new Map<string, ast.Span>();
   private readonly outputOrder: CheckedOutput[] = [];
   private readonly calibrations: Calibrated[] = [];
+  /** A train block named no output that could be resolved (see warnUntrained). */
+  private unresolvedTrain = false;
   private readonly file: SourceFile;
 
   constructor(
@@ -459,7 +516,8 @@ class Checker {
       );
     this.checkCalibrations();
     this.warnUntrained();
-    this.warnUnused();
+    // Without outputs everything is unused; the missing output is the one thing to report.
+    if (this.outputs.length > 0) this.warnUnused();
     return {
       name: this.model.name?.name ?? '',
       meta,
@@ -478,12 +536,21 @@ class Checker {
 
   private checkMeta(items: ast.Item[], modelSpan: ast.Span): ModelMeta {
     const meta: ModelMeta = { version: null, owner: null, purpose: null, description: null };
+    const first = new Map<string, ast.Span>();
     for (const it of items) {
       if (it.kind !== 'meta' || !has(meta, it.key)) continue;
-      if (meta[it.key] !== null) {
-        this.report('duplicateMeta', it.span, `'${it.key}' is given twice`, 'keep one');
+      const prev = first.get(it.key);
+      if (prev !== undefined) {
+        const line = this.file.position(prev.start).line + 1;
+        this.report(
+          'duplicateMeta',
+          { start: it.span.start, end: it.span.start + it.key.length },
+          `'${it.key}' is given twice`,
+          `keep one (the first is on line ${line})`,
+        );
         continue;
       }
+      first.set(it.key, it.span);
       meta[it.key] = it.value?.value ?? '';
     }
     if (meta.version === null)
@@ -505,7 +572,7 @@ class Checker {
         'missingPurpose',
         modelSpan,
         `model '${this.model.name?.name ?? ''}' has no 'purpose'`,
-        'add a one-line purpose "..."',
+        'add e.g. purpose "job_recommendation" (a short snake_case id the privacy checks read)',
       );
     return meta;
   }
@@ -656,7 +723,9 @@ class Checker {
         'unknownType',
         spanOf(r.name, r.span),
         `unknown type '${name}'`,
-        didYouMean(name, Object.keys(INPUT_TYPES)) ?? `types: ${Object.keys(INPUT_TYPES).join(', ')}`,
+        (has(TYPE_ALIASES, name) ? `did you mean '${TYPE_ALIASES[name]}'?` : undefined) ??
+          didYouMean(name, Object.keys(INPUT_TYPES)) ??
+          `types: ${Object.keys(INPUT_TYPES).join(', ')}`,
       );
       return ERROR;
     }
@@ -701,7 +770,12 @@ class Checker {
             );
             ok = false;
           } else if (labels.includes(p.value)) {
-            this.report('duplicateLabel', p.span, `label '${p.value}' is listed twice`);
+            this.report(
+              'duplicateLabel',
+              p.span,
+              `label ${JSON.stringify(p.value)} is listed twice`,
+              'keep one',
+            );
             ok = false;
           } else labels.push(p.value);
         }
@@ -756,6 +830,7 @@ class Checker {
         'rangeOnNonNumeric',
         m.span,
         `input '${name}' is ${formatType(t)}; 'in [lo, hi]' needs a number or vector`,
+        'remove the range',
       );
       return null;
     }
@@ -782,7 +857,7 @@ class Checker {
         'rangeOrder',
         m.span,
         `range of '${name}' is empty: ${lo.value} > ${hi.value}`,
-        `write in [${hi.value}, ${lo.value}]`,
+        `write in [${this.file.text.slice(m.hi.span.start, m.hi.span.end)}, ${this.file.text.slice(m.lo.span.start, m.lo.span.end)}]`,
       );
       return null;
     }
@@ -801,8 +876,17 @@ class Checker {
       this.constant(m.value);
       return null;
     }
-    const bad = (what: string): null => {
-      this.report('badDefault', span, `default of input '${name}' must be ${what}`);
+    const bad = (what: string, gotText?: string): null => {
+      const got = gotText ?? this.file.text.slice(span.start, span.end).replace(/\s+/g, ' ').trim();
+      const quoted = v?.kind === 'string' && v.value.trim() !== '' && Number.isFinite(Number(v.value));
+      this.report(
+        'badDefault',
+        span,
+        `default of input '${name}' must be ${what}, got ${got.length > 40 ? `${got.slice(0, 37)}...` : got}`,
+        quoted && (t.kind === 'num' || t.kind === 'vector')
+          ? `numbers are written without quotes: default ${v.value.trim()}`
+          : undefined,
+      );
       return null;
     };
     const inRange = (x: number, at: ast.Span): boolean => {
@@ -836,14 +920,14 @@ class Checker {
         if (!inRange(c.value, spanOf(item, span))) return null;
         values.push(c.value);
       }
-      if (values.length !== t.size) return bad(`a list of ${t.size} numbers, got ${values.length}`);
+      if (values.length !== t.size) return bad(`a list of ${t.size} numbers`, `${values.length} numbers`);
       return { kind: 'vector', values };
     }
     const c = this.constant(m.value);
     switch (t.kind) {
       case 'num':
-        if (c?.kind !== 'number') return bad(`a ${t.num} constant`);
-        if (t.num === 'int' && !Number.isInteger(c.value)) return bad(`an integer, got ${c.value}`);
+        if (c?.kind !== 'number') return bad(`an ${t.num} constant`);
+        if (t.num === 'int' && !Number.isInteger(c.value)) return bad('an integer');
         if (!inRange(c.value, span)) return null;
         return { kind: 'number', value: c.value };
       case 'vector':
@@ -864,7 +948,7 @@ class Checker {
             'defaultNotLabel',
             span,
             `default "${c.value}" is not a label of input '${name}'`,
-            didYouMean(c.value, labels) ?? `labels: ${labels.map((l) => JSON.stringify(l)).join(', ')}`,
+            didYouMeanLabel(c.value, labels) ?? `labels: ${labelList(labels)}`,
           );
           return null;
         }
@@ -888,6 +972,7 @@ class Checker {
         'unknownOnNonCategory',
         m.span,
         `input '${name}' is ${formatType(t)}; 'unknown' applies to category inputs only`,
+        "remove 'unknown'",
       );
       return null;
     }
@@ -900,7 +985,8 @@ class Checker {
         'badUnknown',
         v.span,
         `"${v.value}" is not a label of input '${name}'`,
-        didYouMean(v.value, labels) ?? `labels: ${labels.map((l) => JSON.stringify(l)).join(', ')}`,
+        didYouMeanLabel(v.value, labels) ??
+          `labels: ${labelList(labels)}; leave 'unknown' out to give unknown values a slot of their own`,
       );
       return null;
     }
@@ -1060,7 +1146,15 @@ class Checker {
         ctx.where === 'output'
           ? this.namesOf('input', 'feature', 'component')
           : this.namesOf('input', 'feature');
-      this.report('unknownName', e.span, `unknown name '${e.name}'`, didYouMean(e.name, visible));
+      const guess = suggestion(e.name, visible);
+      // The misspelt name was meant to use `guess`: do not also warn that it is unused.
+      if (guess !== undefined) this.used.add(guess);
+      this.report(
+        'unknownName',
+        e.span,
+        `unknown name '${e.name}'`,
+        guess === undefined ? undefined : `did you mean '${guess}'?`,
+      );
       return ERROR;
     }
     this.used.add(e.name);
@@ -1090,6 +1184,9 @@ class Checker {
             'componentOutsideOutput',
             e.span,
             `component '${e.name}' can only be used in an output, not in a ${ctx.where}`,
+            ctx.where === 'feature'
+              ? `features are computed before components; use '${e.name}' in an output, e.g. output score = sigmoid(${e.name})`
+              : 'components combine only in outputs: add both to one output, e.g. sigmoid(a + b)',
           );
           return ERROR;
         }
@@ -1131,7 +1228,7 @@ class Checker {
         'sparseAsValue',
         e.span,
         `${this.desc(e)} is ${formatType(t)}; sparse values can only be component features`,
-        'pass it directly to a component: linear(..., onehot(x))',
+        `pass it directly to a component: linear(..., ${this.desc(e).slice(1, -1)})`,
       );
       return false;
     }
@@ -1164,6 +1261,16 @@ class Checker {
     if (float) k = toFloat(k);
     const optional = isOptional(at) || isOptional(bt);
     if (at.kind === 'vector' && bt.kind === 'vector' && at.size !== bt.size) {
+      // Two multiclass margins: say it in terms of the components' classes.
+      if (this.componentRefs(a).length > 0 && this.componentRefs(b).length > 0) {
+        this.report(
+          'linkClasses',
+          b.span,
+          `components combined in one output need the same classes: ${this.desc(a)} has ${at.size} classes but ${this.desc(b)} has ${bt.size}`,
+          'give every component in the sum the same classes = k',
+        );
+        return null;
+      }
       this.report(
         'vectorLength',
         b.span,
@@ -1297,8 +1404,7 @@ class Checker {
             'notALabel',
             lit.span,
             `"${lit.value}" is not a label of ${this.desc(catExpr)}`,
-            didYouMean(lit.value, cat.t.labels) ??
-              `labels: ${cat.t.labels.map((l) => JSON.stringify(l)).join(', ')}`,
+            didYouMeanLabel(lit.value, cat.t.labels) ?? `labels: ${labelList(cat.t.labels)}`,
           );
           return ERROR;
         }
@@ -1376,7 +1482,7 @@ class Checker {
             'notALabel',
             lit.span,
             `"${lit.value}" is not a label of ${this.desc(a)}`,
-            didYouMean(lit.value, at.labels),
+            didYouMeanLabel(lit.value, at.labels) ?? `labels: ${labelList(at.labels)}`,
           );
           return null;
         }
@@ -1422,6 +1528,7 @@ class Checker {
         'calibrationOutsideOutput',
         spanOf(e.callee, e.span),
         `'${fname}' calibrates an output's probability; it can only be used in an output`,
+        `write output NAME = ${fname}(p), where p is an output trained with objective logistic`,
       );
       for (const a of args) this.looseArg(a.value, ctx);
       return ERROR;
@@ -1541,7 +1648,9 @@ class Checker {
         t === undefined
           ? `${c.method} needs a trained output, but no train block trains '${c.of}'`
           : `${c.method} calibrates probabilities, but '${c.of}' is trained with objective ${t.objective.name}`,
-        t === undefined ? `add train ${c.of} { label ...  objective logistic }` : undefined,
+        t === undefined
+          ? `add train ${c.of} { label ...  objective logistic }`
+          : `${c.method} maps probabilities to probabilities; calibrate an output trained with objective logistic`,
       );
     }
   }
@@ -1578,7 +1687,15 @@ class Checker {
         const c = this.constant(a);
         if (c?.kind !== 'number' || !c.isInt || !Number.isInteger(c.value)) {
           if (c === null && unwrap(a)?.kind !== 'list') this.expr(a, ctx);
-          this.report('badConstArg', a.span, `${what} must be an integer constant, got ${this.desc(a)}`);
+          const whole = c?.kind === 'number' && Number.isInteger(c.value) && Number.isSafeInteger(c.value);
+          this.report(
+            'badConstArg',
+            a.span,
+            `${what} must be an integer constant, got ${this.desc(a)}`,
+            whole
+              ? `${this.desc(a)} is a float literal; write the integer ${groupDigits(c.value)}`
+              : undefined,
+          );
           return null;
         }
         if ((p.min !== undefined && c.value < p.min) || (p.max !== undefined && c.value > p.max)) {
@@ -1619,7 +1736,12 @@ class Checker {
               return null;
             }
             if (labels.includes(c.value)) {
-              this.report('duplicateLabel', it.span, `label '${c.value}' is listed twice`);
+              this.report(
+                'duplicateLabel',
+                it.span,
+                `label ${JSON.stringify(c.value)} is listed twice`,
+                'keep one',
+              );
               return null;
             }
             labels.push(c.value);
@@ -1828,11 +1950,27 @@ class Checker {
 
   private warnNeverMissing(a: ast.Expr, t: Type, fname: string): void {
     if (t.kind === 'error') return;
+    const u = unwrap(a);
+    const sym = u?.kind === 'name' ? this.symbols.get(u) : undefined;
+    const input = sym?.kind === 'input' ? sym.input : null;
+    const d = this.desc(a);
     const why =
       t.kind === 'bag'
-        ? 'an absent bag is empty'
-        : "it has a 'default', is 'required', or is computed from such values";
-    this.report('neverMissing', a.span, `${this.desc(a)} is never missing (${why}); ${fname} has no effect`);
+        ? `${d} is a bag, and an absent bag is the empty bag`
+        : input !== null
+          ? `input '${input.name}' ${input.required ? "is 'required'" : "has a 'default'"}`
+          : `${d} is computed only from values that are never missing`;
+    const effect =
+      fname === 'is_missing' ? `is_missing(${d.slice(1, -1)}) is always false` : `${fname} has no effect`;
+    const hint =
+      fname === 'coalesce'
+        ? `write ${d.slice(1, -1)} directly`
+        : input === null
+          ? undefined
+          : input.required
+            ? `rows without '${input.name}' are rejected before is_missing could see them`
+            : `the default fills a missing value before is_missing sees it; remove 'default' from '${input.name}' to detect missing values`;
+    this.report('neverMissing', a.span, `${effect}: ${why}`, hint);
   }
 
   // ---- components ----
@@ -1915,10 +2053,23 @@ class Checker {
         continue;
       }
       if (given.has(opt)) {
-        this.report('duplicateOption', a.name.span, `option '${opt}' is given twice`);
+        this.report('duplicateOption', a.name.span, `option '${opt}' is given twice`, 'keep one');
         continue;
       }
       given.add(opt);
+      const lit = unwrap(a.value);
+      if (opt === 'classes' && lit?.kind === 'number' && lit.value === 1) {
+        // classes = 1 is the default single margin, not a one-class model.
+        this.constant(a.value);
+        this.report(
+          'badOption',
+          a.value.span,
+          `option 'classes' of ${kind} must be an integer ≥ 2, got 1`,
+          "a single margin is the default: remove 'classes = 1'",
+        );
+        this.shapeless.add(name);
+        continue;
+      }
       const v = this.value(spec.options[opt]!.spec, a.value, `option '${opt}' of ${kind}`, 'badOption');
       if (v === undefined) {
         // The margin's shape is unknown: outputs using the component get `error`, not a cascade.
@@ -1957,6 +2108,7 @@ class Checker {
           'perNotAllowed',
           d.per.span,
           `only linear components can have 'per' (random effects); '${name}' is ${kind}`,
+          `random effects are linear: add linear(...) per ${d.per.name} as its own component, and keep '${name}' global`,
         );
       per = this.usePer(d);
       if (!spec.per) per = null;
@@ -1982,22 +2134,31 @@ class Checker {
     const entry = this.entries.get(n);
     if (entry === undefined) {
       const entities = this.inputs.filter((i) => i.declared.kind === 'entity').map((i) => i.name);
+      const guess = suggestion(n, entities);
+      if (guess !== undefined) this.used.add(guess);
       this.report(
         'unknownName',
         d.per.span,
         `unknown name '${n}'`,
-        didYouMean(n, entities) ?? (entities.length === 0 ? 'declare it: input NAME: entity' : undefined),
+        guess !== undefined
+          ? `did you mean '${guess}'?`
+          : entities.length === 0
+            ? 'declare it: input NAME: entity'
+            : undefined,
       );
       return null;
     }
     this.used.add(n);
     if (entry.kind !== 'input' || entry.input.declared.kind !== 'entity') {
-      const what = entry.kind === 'input' ? `input of type ${formatType(entry.input.declared)}` : entry.kind;
+      const what =
+        entry.kind === 'input' ? `an input of type ${formatType(entry.input.declared)}` : `a ${entry.kind}`;
       this.report(
         'perNotEntity',
         d.per.span,
-        `'per' needs an entity input, but '${n}' is a ${what}`,
-        'declare it: input NAME: entity',
+        `'per' needs an entity input, but '${n}' is ${what}`,
+        entry.kind === 'input' && entry.input.declared.kind === 'category'
+          ? `'per' takes an id such as input member_id: entity; for one weight per ${n} value, add onehot(${n}) as a feature`
+          : 'declare it: input NAME: entity',
       );
       return null;
     }
@@ -2014,7 +2175,7 @@ class Checker {
           'badFeature',
           e.span,
           `${d} is string; text is not a component feature`,
-          'use hash(s, buckets), lookup(s, [...]) or vocab(s, max)',
+          `use hash(${d.slice(1, -1)}, buckets), lookup(${d.slice(1, -1)}, [...]) or vocab(${d.slice(1, -1)}, max)`,
         );
         return;
       case 'bag':
@@ -2022,7 +2183,7 @@ class Checker {
           'badFeature',
           e.span,
           `${d} is ${formatType(t)}; bags are not component features`,
-          'use hash(bag, buckets) or count(bag)',
+          `use hash(${d.slice(1, -1)}, buckets) or count(${d.slice(1, -1)})`,
         );
         return;
       case 'list':
@@ -2035,18 +2196,24 @@ class Checker {
           this.report(
             'badFeature',
             e.span,
-            `${kind} does not take categories directly; ${d} is ${formatType(t)}`,
+            `${kind} does not take categories directly; ${d} is ${formatType(withOptional(t, false))}`,
             `use onehot(${d.slice(1, -1)})`,
           );
         return;
       case 'sparse':
-        if (!spec.accepts.sparse)
+        if (!spec.accepts.sparse) {
+          // onehot(c): the category itself is what trees want.
+          const u = unwrap(e);
+          const inner = u?.kind === 'call' && u.callee?.name === 'onehot' ? u.args?.[0]?.value : undefined;
           this.report(
             'badFeature',
             e.span,
             `${kind} does not take sparse features; ${d} is ${formatType(t)}`,
-            'gbdt splits on categories directly: pass the category itself',
+            isObj(inner)
+              ? `pass ${this.desc(inner)} itself: ${kind} splits on categories directly`
+              : `${kind} splits on categories directly: pass the category itself`,
           );
+        }
         return;
       default:
         break;
@@ -2061,7 +2228,7 @@ class Checker {
       this.report(
         'optionalFeature',
         e.span,
-        `${kind} does not accept optional features; ${d} is ${formatType(t)}`,
+        `${kind} does not accept optional features: ${d} (${formatType(t)}) may be missing`,
         hint,
       );
     }
@@ -2323,10 +2490,15 @@ class Checker {
       else if (t.kind === 'vector') fitted = vector(declared.num, t.size, t.optional);
     }
     if (fitted === null) {
+      const isInt = declared.kind === 'num' && declared.num === 'int';
       const hint =
-        declared.kind === 'num' && declared.num === 'int' && t.kind === 'num'
+        isInt && t.kind === 'num'
           ? 'use floor(x), or declare the output f32'
-          : undefined;
+          : isInt && t.kind === 'bool'
+            ? "declare the output ': bool', or write if ... then 1 else 0"
+            : declared.kind === 'bool' && t.kind === 'num'
+              ? 'compare it with a threshold, e.g. x >= 0.5'
+              : undefined;
       this.report(
         'outputTypeMismatch',
         d.value.span,
@@ -2346,7 +2518,7 @@ class Checker {
       this.report(
         'badOutputType',
         r.span,
-        `output type must be ${OUTPUT_TYPES.join(', ')}; got '${this.file.text.slice(r.span.start, r.span.end)}'`,
+        `output type must be one of ${OUTPUT_TYPES.join(', ')}; got '${this.file.text.slice(r.span.start, r.span.end)}'`,
         didYouMean(name, OUTPUT_TYPES),
       );
       return ERROR;
@@ -2416,6 +2588,7 @@ class Checker {
             'componentTwice',
             term.span,
             `component '${term.name}' is added twice in output '${o.name}'`,
+            `remove the second '${term.name}'`,
           );
           ok = false;
         } else components.push(term.name);
@@ -2514,6 +2687,7 @@ class Checker {
     let output: CheckedOutput | null = null;
     if (isObj(b.target)) {
       const entry = this.entries.get(b.target.name);
+      if (entry?.kind !== 'output') this.unresolvedTrain = true;
       if (entry?.kind === 'output') output = entry.output;
       else if (entry === undefined)
         this.report(
@@ -2533,6 +2707,7 @@ class Checker {
         );
     } else {
       const candidates = this.outputs.filter((o) => o.components.length > 0);
+      if (candidates.length !== 1) this.unresolvedTrain = true;
       if (candidates.length === 1) output = candidates[0]!;
       else if (candidates.length === 0)
         this.report(
@@ -2563,6 +2738,9 @@ class Checker {
           'outputTrainedTwice',
           spanOf(b.target, headSpan),
           `output '${output.name}' is already trained by another train block`,
+          prev === undefined
+            ? undefined
+            : `merge this block into the one on line ${this.file.position(prev.decl.span.start).line + 1}`,
         );
         output = null;
       }
@@ -2619,12 +2797,14 @@ class Checker {
         this.componentSettings(train, entry, s, path, ownComponents, output?.name ?? null);
         continue;
       }
-      if (seen.has(keyText)) {
+      const earlier = seen.get(keyText);
+      if (earlier !== undefined) {
         this.looseSetting(s);
         this.report(
           'duplicateSetting',
           spanOf(path[0], s.span),
           `'${keyText}' is set twice in this train block`,
+          `keep one (the first is on line ${this.file.position(earlier.span.start).line + 1})`,
         );
         continue;
       }
@@ -2673,11 +2853,35 @@ class Checker {
       }
       const keys = [...Object.keys(TRAIN_SETTINGS), 'search', ...ownComponents];
       this.looseSetting(s);
+      const guess = path.length === 1 ? suggestion(key, keys) : undefined;
+      // `lable clicked`: the misspelt key is the label; do not also report it missing.
+      if (guess === 'label' && label === null) label = '';
+      if (guess === 'objective' && objectiveSpan === null) objectiveSpan = spanOf(path[0], s.span);
+      // `learning_rate 0.1` at the top: a hyperparameter of one of the block's components.
+      const owner =
+        path.length === 1
+          ? ownComponents.find((c) => {
+              const en = this.entries.get(c);
+              return (
+                en?.kind === 'component' &&
+                en.component !== null &&
+                has(COMPONENT_KINDS[en.component.kind].hyperparameters, key)
+              );
+            })
+          : undefined;
+      const valueText =
+        isObj(s.value) && s.value.kind !== 'block' && s.value.kind !== 'space'
+          ? this.file.text.slice(s.value.span.start, s.value.span.end)
+          : '...';
       this.report(
         'unknownSetting',
         spanOf(path[0], s.span),
         `unknown train setting '${keyText}'`,
-        didYouMean(key, keys) ?? `settings: ${keys.join(', ')}`,
+        guess !== undefined
+          ? `did you mean '${guess}'?`
+          : owner !== undefined
+            ? `'${key}' is a hyperparameter of component '${owner}': write ${owner}.${key} ${valueText}`
+            : `settings: ${keys.join(', ')}`,
       );
     }
     if (label === null)
@@ -2687,13 +2891,16 @@ class Checker {
         "train block has no 'label'",
         'add e.g. label clicked',
       );
-    if (objective === null && objectiveSpan === null)
+    if (objective === null && objectiveSpan === null) {
+      const fits = form === null ? [] : Object.entries(OBJECTIVES).filter(([, o]) => o.link === form!.link);
+      const example = fits[0]?.[0] ?? 'logistic';
       this.report(
         'missingSetting',
         spanOf(b.target, headSpan),
         "train block has no 'objective'",
-        'add e.g. objective logistic',
+        `add e.g. objective ${has(OBJECTIVES, example) && OBJECTIVES[example].alpha ? `${example}(0.5)` : example}`,
       );
+    }
     if (objective !== null && form !== null && objectiveSpan !== null) {
       const need = OBJECTIVES[objective.name].link;
       if (need !== form.link) {
@@ -2744,7 +2951,7 @@ class Checker {
         'spaceOutsideSearch',
         v.span,
         'search spaces belong in the search block',
-        `write search { budget 20  COMPONENT.PARAM in [lo, hi] }`,
+        `move it into the search block: search { budget 20  ${(s.path ?? []).map((p) => p?.name).join('.')} in ${this.file.text.slice(v.span.start, v.span.end)} }`,
       );
       return null;
     }
@@ -2799,6 +3006,7 @@ class Checker {
           'componentNotInOutput',
           path[0]!.span,
           `component '${name}' is not part of output '${output}', so this block does not train it`,
+          this.whereTrained(name, output),
         );
       return;
     }
@@ -2842,6 +3050,14 @@ class Checker {
     }
   }
 
+  /** Hint for settings of a component that another output uses: where they belong. */
+  private whereTrained(component: string, output: string): string {
+    const other = this.outputs.find((o) => o.name !== output && o.components.includes(component));
+    return other === undefined
+      ? `add '${component}' to output '${output}', or remove these settings`
+      : `configure it in the train block of output '${other.name}'`;
+  }
+
   /** One fixed hyperparameter `param value` of a component, with the duplicate check. */
   private fixedHyperparam(
     comp: CheckedComponent,
@@ -2871,7 +3087,7 @@ class Checker {
       'metricObjective',
       spanOf(v, spanOf(s)),
       `metric ${metric} does not suit objective ${objective.name}`,
-      `use ${ok.join(', ')}`,
+      `use one of ${ok.join(', ')}`,
     );
   }
 
@@ -2900,7 +3116,10 @@ class Checker {
         `unknown hyperparameter '${param.name}' for ${comp.kind} component '${comp.name}'`,
         didYouMean(param.name, Object.keys(table)) ??
           (other !== undefined
-            ? `'${param.name}' is a hyperparameter of ${other[0]}`
+            ? `'${param.name}' is a hyperparameter of ${Object.entries(COMPONENT_KINDS)
+                .filter(([, s]) => has(s.hyperparameters, param.name))
+                .map(([k]) => k)
+                .join(' and ')}; ${comp.kind} has ${Object.keys(table).join(', ')}`
             : `hyperparameters of ${comp.kind}: ${Object.keys(table).join(', ')}`),
       );
       return null;
@@ -2911,6 +3130,7 @@ class Checker {
         'perOnlyHyperparam',
         param.span,
         `'${param.name}' applies only to components with 'per' (random effects); '${comp.name}' has none`,
+        `remove '${param.name}'`,
       );
       return null;
     }
@@ -2997,6 +3217,7 @@ class Checker {
             'componentNotInOutput',
             head.span,
             `component '${head.name}' is not part of output '${train.output}', so this block does not train it`,
+            this.whereTrained(head.name, train.output),
           );
           continue;
         }
@@ -3140,7 +3361,18 @@ class Checker {
   // ---- warnings ----
 
   private warnUntrained(): void {
-    const trained = new Set(this.outputs.flatMap((o) => o.trained?.components ?? []));
+    // A block whose target could not be resolved was meant for some output: which one is unknown.
+    if (this.unresolvedTrain) return;
+    // Components of an output that has a block count as trained even if its form had errors.
+    const trained = new Set(
+      this.outputs.flatMap((o) =>
+        o.trained !== null
+          ? o.trained.components
+          : this.trains.some((t) => t.output === o.name)
+            ? o.components
+            : [],
+      ),
+    );
     const reported = new Set<string>();
     for (const o of this.outputs) {
       if (o.trained !== null || this.trains.some((t) => t.output === o.name)) continue;

@@ -92,7 +92,6 @@ function label(tt: TokenType): string {
 const RULE_EXPECTS: Record<string, string> = {
   item: `an item (${ITEM_START.join(', ')}) or '}'`,
   expr: 'an expression',
-  opExpr: 'an expression',
   primary: 'an expression',
   modifier: "an input modifier ('in', 'default', 'required', 'unknown', 'pii')",
   value: 'a value (number, string, true/false, name, or [list])',
@@ -415,36 +414,40 @@ class PmlParser extends CstParser {
     );
   });
 
+  /**
+   * `if c then a else b`, or an operator expression. Binary operators are parsed flat
+   * (operand (op operand)*) and given their precedence by the builder (precedence climbing): one
+   * rule level instead of seven keeps big models fast to parse (CST nodes dominate its cost).
+   */
   expr = this.RULE('expr', () => {
     this.OR(
-      (this.alts[9] ??= [{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.opExpr) }]),
+      (this.alts[9] ??= [
+        {
+          ALT: () => {
+            this.CONSUME(Kw.if);
+            this.SUBRULE(this.expr, { LABEL: 'cond' });
+            this.CONSUME(Kw.then);
+            this.SUBRULE2(this.expr, { LABEL: 'then' });
+            this.CONSUME(Kw.else);
+            this.SUBRULE3(this.expr, { LABEL: 'else' });
+          },
+        },
+        {
+          ALT: () => {
+            // each operand: `not`* `-`* primary (prefixes in that order: `not -x`, never `- not x`)
+            this.MANY(() => this.CONSUME(Kw.not, { LABEL: 'not' }));
+            this.MANY2(() => this.CONSUME(Minus, { LABEL: 'minus' }));
+            this.SUBRULE(this.primary, { LABEL: 'operand' });
+            this.MANY3(() => {
+              this.CONSUME(BinaryOp, { LABEL: 'op' });
+              this.MANY4(() => this.CONSUME2(Kw.not, { LABEL: 'not' }));
+              this.MANY5(() => this.CONSUME2(Minus, { LABEL: 'minus' }));
+              this.SUBRULE2(this.primary, { LABEL: 'operand' });
+            });
+          },
+        },
+      ]),
     );
-  });
-
-  ifExpr = this.RULE('ifExpr', () => {
-    this.CONSUME(Kw.if);
-    this.SUBRULE(this.expr, { LABEL: 'cond' });
-    this.CONSUME(Kw.then);
-    this.SUBRULE2(this.expr, { LABEL: 'then' });
-    this.CONSUME(Kw.else);
-    this.SUBRULE3(this.expr, { LABEL: 'else' });
-  });
-
-  /**
-   * Binary operators are parsed flat (operand (op operand)*) and given their precedence by the
-   * builder (precedence climbing): one rule level instead of seven keeps big models fast to parse.
-   */
-  opExpr = this.RULE('opExpr', () => {
-    // each operand: `not`* `-`* primary (prefixes in that order: `not -x`, never `- not x`)
-    this.MANY(() => this.CONSUME(Kw.not, { LABEL: 'not' }));
-    this.MANY2(() => this.CONSUME(Minus, { LABEL: 'minus' }));
-    this.SUBRULE(this.primary, { LABEL: 'operand' });
-    this.MANY3(() => {
-      this.CONSUME(BinaryOp, { LABEL: 'op' });
-      this.MANY4(() => this.CONSUME2(Kw.not, { LABEL: 'not' }));
-      this.MANY5(() => this.CONSUME2(Minus, { LABEL: 'minus' }));
-      this.SUBRULE2(this.primary, { LABEL: 'operand' });
-    });
   });
 
   primary = this.RULE('primary', () => {
@@ -1038,10 +1041,7 @@ class Builder {
   private expr(n: CstNode): ast.Expr | null {
     switch (n.name) {
       case 'expr': {
-        const inner = nodeOf(n, 'ifExpr') ?? nodeOf(n, 'opExpr');
-        return inner ? this.expr(inner) : null;
-      }
-      case 'ifExpr': {
+        if (tokenOf(n, 'Kw_if') === undefined) return this.opExpr(n);
         const span = nodeSpan(n);
         const c = nodeOf(n, 'cond');
         const t = nodeOf(n, 'then');
@@ -1053,8 +1053,6 @@ class Builder {
         if (!cond || !then || !els) return null;
         return { kind: 'if', span, cond, then, else: els };
       }
-      case 'opExpr':
-        return this.opExpr(n);
       case 'primary':
         return this.primary(n);
       default:
@@ -1136,6 +1134,12 @@ class Builder {
   }
 
   private primary(n: CstNode): ast.Expr | null {
+    // names are by far the most common primary: take the fast path first
+    const c = kids(n);
+    if (c['Identifier'] !== undefined && c['callOpen'] === undefined) {
+      const id = tokenOf(n, 'Identifier');
+      return id ? { kind: 'name', span: tokenSpan(id), name: id.image } : null;
+    }
     const span = nodeSpan(n);
     if (span === null) return null;
     const num = tokenOf(n, 'NumberLiteral');

@@ -258,7 +258,7 @@ describe('types and shapes', () => {
       'PML2115',
       '"mobil"',
     );
-    assert.equal(r.diags.find((d) => d.code === 'PML2115')!.hint, "did you mean 'mobile'?");
+    assert.equal(r.diags.find((d) => d.code === 'PML2115')!.hint, 'did you mean "mobile"?');
   });
   it('PML2116 clip(x) without a declared range', () => {
     expectOnly('input x: f32 default 0\noutput o = clip(x)', 'PML2116', 'x');
@@ -351,7 +351,7 @@ describe('inputs', () => {
       'PML2207',
       '"md"',
     );
-    assert.equal(r.diags.find((d) => d.code === 'PML2207')!.hint, "did you mean 'mid'?");
+    assert.equal(r.diags.find((d) => d.code === 'PML2207')!.hint, 'did you mean "mid"?');
   });
   it('PML2208 unknown on a non-category', () => {
     expectOnly('input x: f32 unknown error default 0\noutput o = x', 'PML2208', 'unknown error');
@@ -446,7 +446,7 @@ describe('components', () => {
       'input recency: f32\ncomponent c = linear(recency)\noutput p = sigmoid(c)\n' + OK_TRAIN,
       'PML2304',
       'recency',
-      /'recency' is f32\?/,
+      /'recency' \(f32\?\) may be missing/,
     );
     assert.match(r.diags.find((x) => x.code === 'PML2304')!.hint!, /add 'default'.*coalesce\(recency, 0\)/);
     assert.deepEqual(
@@ -754,7 +754,8 @@ describe('meta and warnings', () => {
       ['PML2601 error', 'PML2602 warning', 'PML2603 warning'],
     );
     assert.equal(r.diags[0]!.message, "model 'm' has no 'version'");
-    expectOnly('version "2"\noutput o = 1', 'PML2604', 'version "2"');
+    const dup = expectOnly('version "2"\noutput o = 1', 'PML2604', 'version');
+    assert.equal(dup.diags.find((d) => d.code === 'PML2604')!.hint, 'keep one (the first is on line 2)');
   });
   it('PML2901-2906 warnings', () => {
     const codes = (body: string): string[] =>
@@ -774,6 +775,52 @@ describe('meta and warnings', () => {
       ),
       ['PML2906'],
     );
+  });
+  it('no follow-up warnings or errors after a mistake that already explains them', () => {
+    const all = (body: string): string[] => run(body).diags.map((d) => d.code);
+    // The misspelt name meant 'recency': it is not also "never used".
+    assert.deepEqual(all('input recency: f32 default 0\noutput o = recncy'), ['PML2001']);
+    // Without outputs everything is unused; only the missing output is reported.
+    assert.deepEqual(all('input x: f32 default 0\nfeature f = x'), ['PML2401']);
+    // A block with a misspelt target: its components are not also "untrained".
+    assert.deepEqual(
+      all(
+        'input x: f32 default 0\ncomponent c = linear(x)\noutput p = sigmoid(c)\ntrain q { label y objective logistic }',
+      ),
+      ['PML2506'],
+    );
+    // 'lable' is the label, misspelt: the block does not also lack a label.
+    const r = run(
+      'input x: f32 default 0\ncomponent c = linear(x)\noutput p = sigmoid(c)\ntrain { lable y objective logistic }',
+    );
+    assert.deepEqual(
+      r.diags.map((d) => d.code),
+      ['PML2501'],
+    );
+    assert.equal(r.diags[0]!.hint, "did you mean 'label'?", 'transposed letters are suggested');
+  });
+  it('hints name the fix: float literal counts, hyperparameters at the top of a block, label quoting', () => {
+    const hint = (body: string, code: string): string | undefined =>
+      run(body).diags.find((d) => d.code === code)?.hint;
+    assert.equal(
+      hint(
+        'input s: string default ""\ncomponent c = linear(hash(s, 1e3))\noutput p = sigmoid(c)\n' + OK_TRAIN,
+        'PML2111',
+      ),
+      "'1e3' is a float literal; write the integer 1_000",
+    );
+    assert.equal(
+      hint(
+        'input x: f32 default 0\ncomponent t = gbdt(x)\noutput p = sigmoid(t)\ntrain { label y objective logistic depth 4 }',
+        'PML2501',
+      ),
+      "'depth' is a hyperparameter of component 't': write t.depth 4",
+    );
+    assert.equal(
+      hint('input c: category("mid") default "Mid"\noutput o = c == "mid"', 'PML2207'),
+      'did you mean "mid"?',
+    );
+    assert.equal(hint('input salary: double default 0\noutput o = 1', 'PML2101'), "did you mean 'f64'?");
   });
 });
 
