@@ -252,6 +252,56 @@ export interface ParenExpr {
   inner: Expr;
 }
 
+/**
+ * Binding strength of binary operators (higher binds tighter). `not` sits at 3 and unary minus at 7:
+ * or 1 < and 2 < not 3 < comparisons 4 (non-associative) < + - 5 < * / 6 < unary minus 7.
+ */
+export const BINARY_PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
+  or: 1,
+  and: 2,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '==': 4,
+  '!=': 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+};
+
+/**
+ * The direct sub-expressions of an expression, in source order. Tolerates the partial nodes that
+ * error recovery can leave (missing children are skipped), so every walker can share it.
+ */
+export function childExprs(e: Expr): Expr[] {
+  const out: (Expr | null | undefined)[] = [];
+  switch (e.kind) {
+    case 'paren':
+      out.push(e.inner);
+      break;
+    case 'unary':
+      out.push(e.operand);
+      break;
+    case 'binary':
+      out.push(e.left, e.right);
+      break;
+    case 'if':
+      out.push(e.cond, e.then, e.else);
+      break;
+    case 'list':
+      if (Array.isArray(e.items)) out.push(...e.items);
+      break;
+    case 'call':
+      if (Array.isArray(e.args)) for (const a of e.args) out.push(a?.value);
+      break;
+    default:
+      break;
+  }
+  return out.filter((x): x is Expr => x !== null && x !== undefined && typeof x === 'object');
+}
+
 export function assertNever(x: never): never {
   throw new Error(`internal error: unexpected node ${JSON.stringify(x)}`);
 }

@@ -2392,31 +2392,7 @@ class Checker {
     const visit = (x: ast.Expr | null | undefined): void => {
       if (!isObj(x)) return;
       this.types.set(x, ERROR);
-      switch (x.kind) {
-        case 'paren':
-          visit(x.inner);
-          break;
-        case 'unary':
-          visit(x.operand);
-          break;
-        case 'binary':
-          visit(x.left);
-          visit(x.right);
-          break;
-        case 'if':
-          visit(x.cond);
-          visit(x.then);
-          visit(x.else);
-          break;
-        case 'list':
-          for (const it of Array.isArray(x.items) ? x.items : []) visit(it);
-          break;
-        case 'call':
-          for (const a of Array.isArray(x.args) ? x.args : []) visit(a?.value);
-          break;
-        default:
-          break;
-      }
+      for (const c of ast.childExprs(x)) visit(c);
     };
     visit(e);
   }
@@ -2645,34 +2621,9 @@ class Checker {
     const out: string[] = [];
     const visit = (x: ast.Expr | null | undefined): void => {
       if (!isObj(x)) return;
-      switch (x.kind) {
-        case 'name':
-          if (this.entries.get(x.name)?.kind === 'component' && !out.includes(x.name)) out.push(x.name);
-          break;
-        case 'paren':
-          visit(x.inner);
-          break;
-        case 'unary':
-          visit(x.operand);
-          break;
-        case 'binary':
-          visit(x.left);
-          visit(x.right);
-          break;
-        case 'if':
-          visit(x.cond);
-          visit(x.then);
-          visit(x.else);
-          break;
-        case 'list':
-          for (const it of Array.isArray(x.items) ? x.items : []) visit(it);
-          break;
-        case 'call':
-          for (const a of Array.isArray(x.args) ? x.args : []) visit(a?.value);
-          break;
-        default:
-          break;
-      }
+      if (x.kind === 'name' && this.entries.get(x.name)?.kind === 'component' && !out.includes(x.name))
+        out.push(x.name);
+      for (const c of ast.childExprs(x)) visit(c);
     };
     visit(e);
     return out;

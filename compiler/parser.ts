@@ -13,6 +13,7 @@ import {
   type IParserErrorMessageProvider,
 } from 'chevrotain';
 import type * as ast from './ast.js';
+import { BINARY_PRECEDENCE, childExprs } from './ast.js';
 import type { DiagnosticSink, SourceFile } from './diagnostics.js';
 import { closest } from './diagnostics.js';
 import {
@@ -601,20 +602,7 @@ function tooDeep(tokens: IToken[]): IToken | null {
 
 const KEYWORD_SET = new Set<string>(KEYWORDS);
 
-const BINARY_PREC: Record<string, number> = {
-  or: 1,
-  and: 2,
-  '<': 4,
-  '<=': 4,
-  '>': 4,
-  '>=': 4,
-  '==': 4,
-  '!=': 4,
-  '+': 5,
-  '-': 5,
-  '*': 6,
-  '/': 6,
-};
+const BINARY_PREC: Readonly<Record<string, number>> = BINARY_PRECEDENCE;
 
 const COMPARISONS = new Set<TokenType>([Less, LessEq, Greater, GreaterEq, EqEq, NotEq]);
 
@@ -1186,28 +1174,7 @@ function depthOf(root: ast.Expr): number {
   while (stack.length > 0) {
     const [e, d] = stack.pop()!;
     if (d > max) max = d;
-    switch (e.kind) {
-      case 'unary':
-        stack.push([e.operand, d + 1]);
-        break;
-      case 'binary':
-        stack.push([e.left, d + 1], [e.right, d + 1]);
-        break;
-      case 'if':
-        stack.push([e.cond, d + 1], [e.then, d + 1], [e.else, d + 1]);
-        break;
-      case 'call':
-        for (const a of e.args) stack.push([a.value, d + 1]);
-        break;
-      case 'list':
-        for (const x of e.items) stack.push([x, d + 1]);
-        break;
-      case 'paren':
-        stack.push([e.inner, d + 1]);
-        break;
-      default:
-        break;
-    }
+    for (const c of childExprs(e)) stack.push([c, d + 1]);
   }
   return max;
 }

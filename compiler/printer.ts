@@ -6,6 +6,7 @@
 
 import {
   assertNever,
+  BINARY_PRECEDENCE,
   type Expr,
   type Item,
   type Model,
@@ -443,20 +444,7 @@ export function str(s: string): string {
   return out + '"';
 }
 
-const PREC: Record<string, number> = {
-  or: 1,
-  and: 2,
-  '<': 4,
-  '<=': 4,
-  '>': 4,
-  '>=': 4,
-  '==': 4,
-  '!=': 4,
-  '+': 5,
-  '-': 5,
-  '*': 6,
-  '/': 6,
-};
+const PREC: Readonly<Record<string, number>> = BINARY_PRECEDENCE;
 
 function precOf(e: Expr): number {
   switch (e.kind) {
