@@ -4,7 +4,9 @@
 // bundle keys. Constant folding (exactly rounded operations only), CSE (hash-consing) and
 // dead-node elimination happen here, so the emitter sees a minimal DAG.
 
+import { calibrationKey } from '../abi/index.js';
 import * as ast from './ast.js';
+import { fittedPlan } from './fitted.js';
 import type * as ir from './ir.js';
 import type { CheckedModel, CheckedInput, ConstValue } from './typed.js';
 import type { Type } from './types.js';
@@ -102,23 +104,22 @@ class Lowerer {
   private readonly outputNodes = new Map<string, number>();
   private readonly inputs: ir.IrInput[] = [];
   private readonly components: ir.IrComponent[] = [];
-  /** Fitted-transform occurrences per owner (feature or output), for stable bundle keys. */
-  private fittedCount = new Map<string, number>();
-  private owner = '';
+  /** Bundle keys of the fitted-transform calls (compiler/fitted.ts decides them; trainer and reference agree). */
+  private readonly fittedKeys: Map<ast.CallExpr, string>;
 
-  constructor(private readonly m: CheckedModel) {}
+  constructor(private readonly m: CheckedModel) {
+    this.fittedKeys = fittedPlan(m).keys;
+  }
 
   run(): ir.Module {
     this.m.inputs.forEach((inp) => this.lowerInput(inp));
     const features: { name: string; node: number }[] = [];
     for (const f of this.m.features) {
-      this.owner = f.name;
       const node = this.expr(f.expr);
       this.featureNodes.set(f.name, node);
       features.push({ name: f.name, node });
     }
     for (const c of this.m.components) {
-      this.owner = c.name;
       const cols: ir.IrFeatureColumn[] = c.features.map((f) => ({
         node: this.expr(f.expr),
         width: f.width,
@@ -148,7 +149,6 @@ class Lowerer {
     }
     const outputs: ir.IrOutput[] = [];
     for (const o of this.m.outputs) {
-      this.owner = o.name;
       let node = this.expr(o.expr);
       const want = irType(o.type);
       node = this.convert(node, want);
@@ -440,10 +440,10 @@ class Lowerer {
     return this.constNode(index < 0 ? cat.n : index, { k: 'cat', n: cat.n, opt: false });
   }
 
-  private fittedKey(fn: string): string {
-    const k = this.fittedCount.get(this.owner) ?? 0;
-    this.fittedCount.set(this.owner, k + 1);
-    return `${this.owner}/${fn}${k === 0 ? '' : k}`;
+  private fittedKey(call: ast.CallExpr): string {
+    const key = this.fittedKeys.get(call);
+    if (key === undefined) throw new Error(`internal error: no bundle key for ${call.callee.name}()`);
+    return key;
   }
 
   private call(e: ast.CallExpr): number {
@@ -529,22 +529,22 @@ class Lowerer {
         return this.mk('concat', parts, t);
       }
       case 'standardize':
-        return this.mk('standardize', [this.convert(this.expr(args[0]!), t)], t, { key: this.fittedKey(fn) });
+        return this.mk('standardize', [this.convert(this.expr(args[0]!), t)], t, { key: this.fittedKey(e) });
       case 'quantiles':
-        return this.mk('quantiles', [this.expr(args[0]!)], t, { n: num(args[1]!), key: this.fittedKey(fn) });
+        return this.mk('quantiles', [this.expr(args[0]!)], t, { n: num(args[1]!), key: this.fittedKey(e) });
       case 'vocab': {
         const mc = named.get('min_count');
         return this.mk('vocab', [this.expr(args[0]!)], t, {
           max: num(args[1]!),
           ...(mc === undefined ? {} : { minCount: num(mc) }),
-          key: this.fittedKey(fn),
+          key: this.fittedKey(e),
         });
       }
       case 'platt':
       case 'isotonic': {
         const p = this.convert(this.expr(args[0]!), { k: 'scalar', s: 'f32', opt: isOpt(t) });
         const target = (ast.unparen(args[0]!) as ast.NameRef).name;
-        return this.mk('calibrate', [p], t, { method: fn, key: `${target}/${fn}` });
+        return this.mk('calibrate', [p], t, { method: fn, key: calibrationKey(fn, target) });
       }
       default:
         throw new Error(`internal error: no lowering for function '${fn}'`);

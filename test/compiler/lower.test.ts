@@ -158,7 +158,7 @@ describe('lowering rules', () => {
       ),
     );
     const keys = m.nodes.filter((n) => n.attrs.key !== undefined).map((n) => n.attrs.key);
-    assert.deepEqual(keys, ['z/standardize', 'z/standardize1', 'd/vocab']);
+    assert.deepEqual(keys, ['feature.z.0', 'feature.z.1', 'feature.d.0']);
     assert.deepEqual(
       {
         lo: m.nodes.find((n) => n.op === 'clip')!.attrs.lo,
