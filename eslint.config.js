@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '**/*.golden', 'fixtures/', 'scratch/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '**/*.golden', 'fixtures/', 'scratch/', 'assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,9 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import * as math from './math.bench.js';
 import * as parse from './parse.bench.js';
 
-const suites: Record<string, { run: () => Promise<string> }> = { parse };
+const suites: Record<string, { run: () => Promise<string> }> = { parse, math };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(suites);

@@ -4,7 +4,7 @@
 // bundle-check.ts, the reference evaluator, the random bundle generator and (later) lower and trainer.
 // Also the small constant-argument readers those stages share (the checker does not keep constants).
 
-import { type Expr, type CallExpr, unparen } from './ast.js';
+import { type Expr, type CallExpr, childExprs, unparen } from './ast.js';
 import { FUNCTIONS } from './builtins.js';
 import type { CheckedModel } from './typed.js';
 import type { Type } from './types.js';
@@ -85,28 +85,8 @@ export function fittedPlan(model: CheckedModel): FittedPlan {
   return { transforms, calibrations, keys };
 }
 
-/** The direct sub-expressions of an expression, left to right. */
-export function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'number':
-    case 'string':
-    case 'bool':
-    case 'name':
-      return [];
-    case 'list':
-      return e.items;
-    case 'unary':
-      return [e.operand];
-    case 'binary':
-      return [e.left, e.right];
-    case 'if':
-      return [e.cond, e.then, e.else];
-    case 'call':
-      return e.args.map((a) => a.value);
-    case 'paren':
-      return [e.inner];
-  }
-}
+/** Direct sub-expressions (shared with every other walker). */
+export const children = childExprs;
 
 /** A built-in call's arguments by parameter name (positional ones in order, then named ones). */
 export function bindArgs(call: CallExpr): Map<string, Expr> {
