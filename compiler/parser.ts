@@ -4,9 +4,8 @@
 // The grammar mirrors the EBNF in docs/dsl.md; comments there and here must stay in step.
 
 import {
-  CstParser,
+  EmbeddedActionsParser,
   EOF,
-  type CstNode,
   type IOrAlt,
   type IToken,
   type TokenType,
@@ -93,6 +92,8 @@ function label(tt: TokenType): string {
 const RULE_EXPECTS: Record<string, string> = {
   item: `an item (${ITEM_START.join(', ')}) or '}'`,
   expr: 'an expression',
+  opExpr: 'an expression',
+  operand: 'an expression',
   primary: 'an expression',
   modifier: "an input modifier ('in', 'default', 'required', 'unknown', 'pii')",
   value: 'a value (number, string, true/false, name, or [list])',
@@ -115,7 +116,7 @@ const messages: IParserErrorMessageProvider = {
     // A loop of items/settings ended on a token that starts none: say what could have come.
     if (expected === RBrace && ruleName === 'model')
       return `expected ${RULE_EXPECTS['item']} but found ${describeToken(actual)}`;
-    if (expected === RBrace && (ruleName === 'train' || ruleName === 'settingBody'))
+    if (expected === RBrace && (ruleName === 'train' || ruleName === 'settingBlock'))
       return `expected a setting (name value) or '}' but found ${describeToken(actual)}`;
     return `expected ${label(expected)} but found ${describeToken(actual)}`;
   },
@@ -135,33 +136,91 @@ const messages: IParserErrorMessageProvider = {
   },
 };
 
-class PmlParser extends CstParser {
-  /**
-   * OR alternatives built once per parser rather than on every call: allocating closures per
-   * rule invocation dominated parse time (chevrotain's performance guide recommends this).
-   */
+// ---------------------------------------------------------------- grammar with embedded actions
+//
+// The parser builds the AST directly (chevrotain's EmbeddedActionsParser): no CST is allocated, which
+// halves parse time on big models. Rules return a node, or null when error recovery left the node
+// incomplete (chevrotain returns undefined from a rule it recovered from; `?? null` everywhere).
+// Two chevrotain rules shape the code: AST construction happens inside this.ACTION (skipped while
+// chevrotain records the grammar), and OR alternatives are built once per parser (allocating them per
+// call dominated parse time), so they communicate only through return values, never through locals.
+
+type Opt<T> = T | null | undefined;
+
+/** A token that really is in the source (not inserted by error recovery). */
+function real(t: Opt<IToken>): t is IToken {
+  return t !== null && t !== undefined && t.isInsertedInRecovery !== true && Number.isFinite(t.startOffset);
+}
+
+function ident(t: IToken): ast.Ident {
+  return { kind: 'ident', span: tokenSpan(t), name: t.image };
+}
+
+function numberLit(t: IToken): ast.NumberLit {
+  const { value, isInt } = numberValue(t);
+  return { kind: 'number', span: tokenSpan(t), value, raw: t.image, isInt };
+}
+
+function stringLit(t: IToken): ast.StringLit {
+  return { kind: 'string', span: tokenSpan(t), value: stringValue(t) };
+}
+
+function present<T>(xs: Opt<T>[]): T[] {
+  return xs.filter((x): x is T => x !== null && x !== undefined);
+}
+
+function span(start: number, end: number): ast.Span {
+  return { start, end };
+}
+
+interface Operand {
+  nots: IToken[];
+  minus: IToken[];
+  value: ast.Expr;
+}
+
+interface TypeTail {
+  style: 'angle' | 'paren';
+  params: ast.TypeParam[];
+  end: number;
+}
+
+class PmlParser extends EmbeddedActionsParser {
+  /** Where actions report the few errors the grammar cannot express (set per parse). */
+  sink: DiagnosticSink | null = null;
   private readonly alts: IOrAlt<unknown>[][] = [];
 
+  /** OR over cached alternatives whose actions return T (or nothing, after error recovery). */
+  private pick<T>(alts: IOrAlt<unknown>[]): T | null {
+    return (this.OR(alts) as T | undefined) ?? null;
+  }
+
   constructor() {
-    super(allTokens, {
-      recoveryEnabled: process.env['NOREC'] === undefined,
-      maxLookahead: 3,
-      nodeLocationTracking: 'onlyOffset',
-      errorMessageProvider: messages,
-    });
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages });
     this.performSelfAnalysis();
   }
 
-  model = this.RULE('model', () => {
-    this.CONSUME(Kw.model);
-    this.CONSUME(Identifier, { LABEL: 'name' });
+  model = this.RULE('model', (): ast.Model | null => {
+    const kw = this.CONSUME(Kw.model);
+    const name = this.CONSUME(Identifier);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.item));
-    this.CONSUME(RBrace);
+    const items: Opt<ast.Item>[] = [];
+    this.MANY(() => {
+      items.push(this.SUBRULE(this.item));
+    });
+    const close = this.CONSUME(RBrace);
+    return this.ACTION(() => {
+      if (!real(kw) || !real(name)) return null;
+      const kept = present(items);
+      const end = real(close)
+        ? tokenSpan(close).end
+        : (kept[kept.length - 1]?.span.end ?? tokenSpan(name).end);
+      return { kind: 'model', span: span(kw.startOffset, end), name: ident(name), items: kept };
+    });
   });
 
-  item = this.RULE('item', () => {
-    this.OR(
+  item = this.RULE('item', (): ast.Item | null => {
+    return this.pick<ast.Item>(
       (this.alts[0] ??= [
         { ALT: () => this.SUBRULE(this.meta) },
         { ALT: () => this.SUBRULE(this.inputDecl) },
@@ -173,201 +232,390 @@ class PmlParser extends CstParser {
     );
   });
 
-  meta = this.RULE('meta', () => {
-    this.OR(
+  meta = this.RULE('meta', (): ast.MetaItem | null => {
+    const key = this.OR(
       (this.alts[1] ??= [
-        { ALT: () => this.CONSUME(Kw.version, { LABEL: 'key' }) },
-        { ALT: () => this.CONSUME(Kw.owner, { LABEL: 'key' }) },
-        { ALT: () => this.CONSUME(Kw.purpose, { LABEL: 'key' }) },
-        { ALT: () => this.CONSUME(Kw.description, { LABEL: 'key' }) },
+        { ALT: () => this.CONSUME(Kw.version) },
+        { ALT: () => this.CONSUME(Kw.owner) },
+        { ALT: () => this.CONSUME(Kw.purpose) },
+        { ALT: () => this.CONSUME(Kw.description) },
       ]),
+    ) as IToken;
+    const value = this.CONSUME(StringLiteral);
+    return this.ACTION(() =>
+      real(key) && real(value)
+        ? {
+            kind: 'meta',
+            span: span(key.startOffset, tokenSpan(value).end),
+            key: key.image as ast.MetaKey,
+            value: stringLit(value),
+          }
+        : null,
     );
-    this.CONSUME(StringLiteral, { LABEL: 'value' });
   });
 
-  inputDecl = this.RULE('inputDecl', () => {
-    this.CONSUME(Kw.input);
-    this.CONSUME(Identifier, { LABEL: 'name' });
+  inputDecl = this.RULE('inputDecl', (): ast.InputDecl | null => {
+    const kw = this.CONSUME(Kw.input);
+    const name = this.CONSUME(Identifier);
     this.CONSUME(Colon);
-    this.SUBRULE(this.typeRef);
-    this.MANY(() => this.SUBRULE(this.modifier));
-  });
-
-  typeRef = this.RULE('typeRef', () => {
-    this.CONSUME(Identifier, { LABEL: 'name' });
-    this.OPTION(() => {
-      this.OR(
-        (this.alts[2] ??= [
-          {
-            ALT: () => {
-              this.CONSUME(Less);
-              this.SUBRULE(this.typeArg);
-              this.MANY(() => {
-                this.CONSUME(Comma);
-                this.SUBRULE2(this.typeArg);
-              });
-              this.CONSUME(Greater);
-            },
-          },
-          {
-            ALT: () => {
-              this.CONSUME(LParen);
-              this.SUBRULE(this.typeParam);
-              this.MANY2(() => {
-                this.CONSUME2(Comma);
-                this.SUBRULE2(this.typeParam);
-              });
-              this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
-              this.CONSUME(RParen);
-            },
-          },
-        ]),
-      );
+    const type = this.SUBRULE(this.typeRef);
+    const mods: Opt<ast.InputModifier>[] = [];
+    this.MANY(() => {
+      mods.push(this.SUBRULE(this.modifier));
+    });
+    return this.ACTION(() => {
+      if (!real(kw) || !real(name) || !type) return null;
+      const kept = present(mods);
+      const end = kept.length > 0 ? kept[kept.length - 1]!.span.end : type.span.end;
+      return { kind: 'input', span: span(kw.startOffset, end), name: ident(name), type, modifiers: kept };
     });
   });
 
-  typeArg = this.RULE('typeArg', () => {
-    this.OR(
+  typeRef = this.RULE('typeRef', (): ast.TypeRef | null => {
+    const name = this.CONSUME(Identifier);
+    const tail = this.OPTION(() =>
+      this.OR(
+        (this.alts[2] ??= [
+          { ALT: () => this.SUBRULE(this.angleParams) },
+          { ALT: () => this.SUBRULE(this.parenParams) },
+        ]),
+      ),
+    ) as Opt<TypeTail> | undefined;
+    return this.ACTION(() => {
+      if (!real(name)) return null;
+      if (tail === null) return null; // the parameter list was there but broken
+      const s = tokenSpan(name);
+      if (tail === undefined) return { kind: 'type', span: s, name: ident(name), style: 'none', params: [] };
+      return {
+        kind: 'type',
+        span: span(s.start, tail.end),
+        name: ident(name),
+        style: tail.style,
+        params: tail.params,
+      };
+    });
+  });
+
+  angleParams = this.RULE('angleParams', (): TypeTail | null => {
+    this.CONSUME(Less);
+    const params: Opt<ast.TypeParam>[] = [this.SUBRULE(this.typeArg)];
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      params.push(this.SUBRULE2(this.typeArg));
+    });
+    const close = this.CONSUME(Greater);
+    return this.ACTION(() =>
+      real(close) ? { style: 'angle', params: present(params), end: tokenSpan(close).end } : null,
+    );
+  });
+
+  parenParams = this.RULE('parenParams', (): TypeTail | null => {
+    this.CONSUME(LParen);
+    const params: Opt<ast.TypeParam>[] = [this.SUBRULE(this.typeParam)];
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      params.push(this.SUBRULE2(this.typeParam));
+    });
+    this.OPTION(() => this.CONSUME2(Comma));
+    const close = this.CONSUME(RParen);
+    return this.ACTION(() =>
+      real(close) ? { style: 'paren', params: present(params), end: tokenSpan(close).end } : null,
+    );
+  });
+
+  typeArg = this.RULE('typeArg', (): ast.TypeParam | null => {
+    return this.pick<ast.TypeParam>(
       (this.alts[3] ??= [
         { ALT: () => this.SUBRULE(this.typeRef) },
-        { ALT: () => this.CONSUME(NumberLiteral) },
+        {
+          ALT: () => {
+            const t = this.CONSUME(NumberLiteral);
+            return this.ACTION(() => (real(t) ? numberLit(t) : null));
+          },
+        },
       ]),
     );
   });
 
-  typeParam = this.RULE('typeParam', () => {
-    this.OR(
+  typeParam = this.RULE('typeParam', (): ast.TypeParam | null => {
+    return this.pick<ast.TypeParam>(
       (this.alts[4] ??= [
-        { ALT: () => this.CONSUME(StringLiteral) },
-        { ALT: () => this.CONSUME(NumberLiteral) },
+        {
+          ALT: () => {
+            const t = this.CONSUME(StringLiteral);
+            return this.ACTION(() => (real(t) ? stringLit(t) : null));
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(NumberLiteral);
+            return this.ACTION(() => (real(t) ? numberLit(t) : null));
+          },
+        },
       ]),
     );
   });
 
-  modifier = this.RULE('modifier', () => {
-    this.OR(
+  modifier = this.RULE('modifier', (): ast.InputModifier | null => {
+    return this.pick<ast.InputModifier>(
       (this.alts[5] ??= [
         {
           ALT: () => {
-            this.CONSUME(Kw.in);
+            const kw = this.CONSUME(Kw.in);
             this.CONSUME(LBracket);
-            this.SUBRULE(this.expr, { LABEL: 'lo' });
+            const lo = this.SUBRULE(this.expr);
             this.CONSUME(Comma);
-            this.SUBRULE2(this.expr, { LABEL: 'hi' });
-            this.CONSUME(RBracket);
+            const hi = this.SUBRULE2(this.expr);
+            const close = this.CONSUME(RBracket);
+            return this.ACTION((): ast.InputModifier | null =>
+              real(kw) && lo && hi && real(close)
+                ? { kind: 'range', span: span(kw.startOffset, tokenSpan(close).end), lo, hi }
+                : null,
+            );
           },
         },
         {
           ALT: () => {
-            this.CONSUME(Kw.default);
-            this.SUBRULE3(this.expr, { LABEL: 'value' });
+            const kw = this.CONSUME(Kw.default);
+            const value = this.SUBRULE3(this.expr);
+            return this.ACTION((): ast.InputModifier | null =>
+              real(kw) && value
+                ? { kind: 'default', span: span(kw.startOffset, value.span.end), value }
+                : null,
+            );
           },
         },
-        { ALT: () => this.CONSUME(Kw.required) },
         {
           ALT: () => {
-            this.CONSUME(Kw.unknown);
-            this.SUBRULE4(this.expr, { LABEL: 'value' });
+            const kw = this.CONSUME(Kw.required);
+            return this.ACTION((): ast.InputModifier | null =>
+              real(kw) ? { kind: 'required', span: tokenSpan(kw) } : null,
+            );
           },
         },
-        { ALT: () => this.CONSUME(Kw.pii) },
+        {
+          ALT: () => {
+            const kw = this.CONSUME(Kw.unknown);
+            const value = this.SUBRULE4(this.expr);
+            return this.ACTION((): ast.InputModifier | null =>
+              real(kw) && value
+                ? { kind: 'unknown', span: span(kw.startOffset, value.span.end), value }
+                : null,
+            );
+          },
+        },
+        {
+          ALT: () => {
+            const kw = this.CONSUME(Kw.pii);
+            return this.ACTION((): ast.InputModifier | null =>
+              real(kw) ? { kind: 'pii', span: tokenSpan(kw) } : null,
+            );
+          },
+        },
       ]),
     );
   });
 
-  feature = this.RULE('feature', () => {
-    this.CONSUME(Kw.feature);
-    this.CONSUME(Identifier, { LABEL: 'name' });
+  feature = this.RULE('feature', (): ast.FeatureDecl | null => {
+    const kw = this.CONSUME(Kw.feature);
+    const name = this.CONSUME(Identifier);
     this.CONSUME(Equals);
-    this.SUBRULE(this.expr);
+    const value = this.SUBRULE(this.expr);
+    return this.ACTION(() =>
+      real(kw) && real(name) && value
+        ? { kind: 'feature', span: span(kw.startOffset, value.span.end), name: ident(name), value }
+        : null,
+    );
   });
 
-  component = this.RULE('component', () => {
-    this.CONSUME(Kw.component);
-    this.CONSUME(Identifier, { LABEL: 'name' });
+  component = this.RULE('component', (): ast.ComponentDecl | null => {
+    const kw = this.CONSUME(Kw.component);
+    const name = this.CONSUME(Identifier);
     this.CONSUME(Equals);
-    this.CONSUME2(Identifier, { LABEL: 'callee' });
+    const callee = this.CONSUME2(Identifier);
     this.CONSUME(LParen);
-    this.SUBRULE(this.args);
-    this.CONSUME(RParen);
+    const args = this.SUBRULE(this.args);
+    const close = this.CONSUME(RParen);
+    let perKw: IToken | undefined;
+    let per: IToken | undefined;
     this.OPTION(() => {
-      this.CONSUME(Kw.per);
-      this.CONSUME3(Identifier, { LABEL: 'per' });
+      perKw = this.CONSUME(Kw.per);
+      per = this.CONSUME3(Identifier);
+    });
+    return this.ACTION(() => {
+      if (!real(kw) || !real(name) || !real(callee) || !args || !real(close)) return null;
+      if (perKw !== undefined && !real(per)) return null;
+      const value: ast.CallExpr = {
+        kind: 'call',
+        span: span(callee.startOffset, tokenSpan(close).end),
+        callee: ident(callee),
+        args,
+      };
+      const end = real(per) ? tokenSpan(per).end : value.span.end;
+      return {
+        kind: 'component',
+        span: span(kw.startOffset, end),
+        name: ident(name),
+        value,
+        per: real(per) ? ident(per) : null,
+      };
     });
   });
 
-  output = this.RULE('output', () => {
-    this.CONSUME(Kw.output);
-    this.CONSUME(Identifier, { LABEL: 'name' });
+  output = this.RULE('output', (): ast.OutputDecl | null => {
+    const kw = this.CONSUME(Kw.output);
+    const name = this.CONSUME(Identifier);
+    let typed = false;
+    let type: Opt<ast.TypeRef>;
     this.OPTION(() => {
       this.CONSUME(Colon);
-      this.SUBRULE(this.typeRef);
+      typed = true;
+      type = this.SUBRULE(this.typeRef);
     });
     this.CONSUME(Equals);
-    this.SUBRULE(this.expr);
+    const value = this.SUBRULE(this.expr);
+    return this.ACTION(() => {
+      if (!real(kw) || !real(name) || !value || (typed && !type)) return null;
+      return {
+        kind: 'output',
+        span: span(kw.startOffset, value.span.end),
+        name: ident(name),
+        type: type ?? null,
+        value,
+      };
+    });
   });
 
-  train = this.RULE('train', () => {
-    this.CONSUME(Kw.train);
-    this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'target' }));
+  train = this.RULE('train', (): ast.TrainBlock | null => {
+    const kw = this.CONSUME(Kw.train);
+    let target: IToken | undefined;
+    this.OPTION(() => {
+      target = this.CONSUME(Identifier);
+    });
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.setting));
-    this.CONSUME(RBrace);
+    const settings: Opt<ast.Setting>[] = [];
+    this.MANY(() => {
+      settings.push(this.SUBRULE(this.setting));
+    });
+    const close = this.CONSUME(RBrace);
+    return this.ACTION(() => {
+      if (!real(kw)) return null;
+      const kept = present(settings);
+      const end = real(close) ? tokenSpan(close).end : (kept[kept.length - 1]?.span.end ?? tokenSpan(kw).end);
+      return {
+        kind: 'train',
+        span: span(kw.startOffset, end),
+        target: real(target) ? ident(target) : null,
+        settings: kept,
+      };
+    });
   });
 
-  setting = this.RULE('setting', () => {
-    this.CONSUME(Identifier, { LABEL: 'path' });
+  setting = this.RULE('setting', (): ast.Setting | null => {
+    const path: IToken[] = [this.CONSUME(Identifier)];
     this.MANY(() => {
       this.CONSUME(Dot);
-      this.CONSUME2(Identifier, { LABEL: 'path' });
+      path.push(this.CONSUME2(Identifier));
     });
-    this.SUBRULE(this.settingBody);
+    const value = this.SUBRULE(this.settingBody);
+    return this.ACTION(() => {
+      if (!path.every(real) || !value) return null;
+      return {
+        kind: 'setting',
+        span: span(path[0]!.startOffset, value.span.end),
+        path: path.map(ident),
+        value,
+      };
+    });
   });
 
-  settingBody = this.RULE('settingBody', () => {
-    this.OR(
+  settingBody = this.RULE('settingBody', (): ast.SettingValue | null => {
+    return this.pick<ast.SettingValue>(
       (this.alts[6] ??= [
         {
           ALT: () => {
             this.CONSUME(Kw.in);
-            this.SUBRULE(this.space);
+            return this.SUBRULE(this.space);
           },
         },
-        {
-          ALT: () => {
-            this.CONSUME(LBrace);
-            this.MANY(() => this.SUBRULE(this.setting));
-            this.CONSUME(RBrace);
-          },
-        },
+        { ALT: () => this.SUBRULE(this.settingBlock) },
         { ALT: () => this.SUBRULE(this.value) },
       ]),
     );
   });
 
-  space = this.RULE('space', () => {
-    this.OR(
+  settingBlock = this.RULE('settingBlock', (): ast.SettingBlock | null => {
+    const open = this.CONSUME(LBrace);
+    const settings: Opt<ast.Setting>[] = [];
+    this.MANY(() => {
+      settings.push(this.SUBRULE(this.setting));
+    });
+    const close = this.CONSUME(RBrace);
+    return this.ACTION(() =>
+      real(open) && real(close)
+        ? { kind: 'block', span: span(open.startOffset, tokenSpan(close).end), settings: present(settings) }
+        : null,
+    );
+  });
+
+  space = this.RULE('space', (): ast.SearchSpace | null => {
+    return this.pick<ast.SearchSpace>(
       (this.alts[7] ??= [
         {
           ALT: () => {
-            this.OPTION(() => this.CONSUME(Identifier, { LABEL: 'scale' }));
-            this.CONSUME(LBracket);
-            this.SUBRULE(this.value);
+            let scale: IToken | undefined;
+            this.OPTION(() => {
+              scale = this.CONSUME(Identifier);
+            });
+            const open = this.CONSUME(LBracket);
+            const lo = this.SUBRULE(this.value);
             this.CONSUME(Comma);
-            this.SUBRULE2(this.value);
-            this.CONSUME(RBracket);
+            const hi = this.SUBRULE2(this.value);
+            const close = this.CONSUME(RBracket);
+            return this.ACTION((): ast.SearchSpace | null => {
+              if (!real(open) || !lo || !hi || !real(close)) return null;
+              let kind: ast.SearchSpace['scale'] = 'linear';
+              if (real(scale)) {
+                if (scale.image !== 'log') {
+                  this.sink?.error(
+                    ParseCodes.unknownScale,
+                    tokenSpan(scale),
+                    `unknown search scale '${scale.image}'`,
+                    "write 'in [lo, hi]' for a linear range or 'in log [lo, hi]' for a log-uniform one",
+                  );
+                  return null;
+                }
+                kind = 'log';
+              }
+              const start = real(scale) ? scale.startOffset : open.startOffset;
+              return {
+                kind: 'space',
+                span: span(start, tokenSpan(close).end),
+                scale: kind,
+                values: [lo, hi],
+              };
+            });
           },
         },
         {
           ALT: () => {
-            this.CONSUME(LBrace);
-            this.SUBRULE3(this.value);
+            const open = this.CONSUME(LBrace);
+            const values: Opt<ast.Expr>[] = [this.SUBRULE3(this.value)];
             this.MANY(() => {
               this.CONSUME2(Comma);
-              this.SUBRULE4(this.value);
+              values.push(this.SUBRULE4(this.value));
             });
-            this.OPTION2(() => this.CONSUME3(Comma, { LABEL: 'trailing' }));
-            this.CONSUME(RBrace);
+            this.OPTION2(() => this.CONSUME3(Comma));
+            const close = this.CONSUME(RBrace);
+            return this.ACTION((): ast.SearchSpace | null => {
+              if (!real(open) || !real(close) || values.some((v) => !v)) return null;
+              return {
+                kind: 'space',
+                span: span(open.startOffset, tokenSpan(close).end),
+                scale: 'choice',
+                values: present(values),
+              };
+            });
           },
         },
       ]),
@@ -375,143 +623,302 @@ class PmlParser extends CstParser {
   });
 
   /** A setting value: a single primary, never a binary expression (keeps `key value key value` unambiguous). */
-  value = this.RULE('value', () => {
-    this.OR(
+  value = this.RULE('value', (): ast.Expr | null => {
+    return this.pick<ast.Expr>(
       (this.alts[8] ??= [
         {
           ALT: () => {
-            this.OPTION(() => this.CONSUME(Minus));
-            this.CONSUME(NumberLiteral);
-          },
-        },
-        { ALT: () => this.CONSUME(StringLiteral) },
-        { ALT: () => this.CONSUME(Kw.true) },
-        { ALT: () => this.CONSUME(Kw.false) },
-        {
-          ALT: () => {
-            this.CONSUME(Identifier);
-            this.OPTION2(() => {
-              this.CONSUME(LParen);
-              this.SUBRULE(this.args);
-              this.CONSUME(RParen);
+            const minus = this.CONSUME(Minus);
+            const t = this.CONSUME(NumberLiteral);
+            return this.ACTION((): ast.Expr | null => {
+              if (!real(minus) || !real(t)) return null;
+              const lit = numberLit(t);
+              return { kind: 'unary', span: span(minus.startOffset, lit.span.end), op: '-', operand: lit };
             });
           },
         },
         {
           ALT: () => {
-            this.CONSUME(LBracket);
-            this.OPTION3(() => {
-              this.SUBRULE(this.value);
+            const t = this.CONSUME2(NumberLiteral);
+            return this.ACTION(() => (real(t) ? numberLit(t) : null));
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(StringLiteral);
+            return this.ACTION(() => (real(t) ? stringLit(t) : null));
+          },
+        },
+        { ALT: () => this.SUBRULE(this.boolLit) },
+        { ALT: () => this.SUBRULE(this.nameOrCall) },
+        {
+          ALT: () => {
+            const open = this.CONSUME(LBracket);
+            const items: Opt<ast.Expr>[] = [];
+            this.OPTION(() => {
+              items.push(this.SUBRULE(this.value));
               this.MANY(() => {
                 this.CONSUME(Comma);
-                this.SUBRULE2(this.value);
+                items.push(this.SUBRULE2(this.value));
               });
-              this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+              this.OPTION2(() => this.CONSUME2(Comma));
             });
-            this.CONSUME(RBracket);
+            const close = this.CONSUME(RBracket);
+            return this.ACTION((): ast.Expr | null =>
+              real(open) && real(close) && !items.some((x) => !x)
+                ? { kind: 'list', span: span(open.startOffset, tokenSpan(close).end), items: present(items) }
+                : null,
+            );
           },
         },
       ]),
+    );
+  });
+
+  boolLit = this.RULE('boolLit', (): ast.Expr | null => {
+    const t = this.OR(
+      (this.alts[9] ??= [{ ALT: () => this.CONSUME(Kw.true) }, { ALT: () => this.CONSUME(Kw.false) }]),
+    ) as IToken;
+    return this.ACTION(() =>
+      real(t) ? { kind: 'bool', span: tokenSpan(t), value: t.image === 'true' } : null,
+    );
+  });
+
+  /** `name` or `name(args)`. */
+  nameOrCall = this.RULE('nameOrCall', (): ast.Expr | null => {
+    const id = this.CONSUME(Identifier);
+    let open: IToken | undefined;
+    let args: Opt<ast.Arg[]>;
+    let close: IToken | undefined;
+    this.OPTION(() => {
+      open = this.CONSUME(LParen);
+      args = this.SUBRULE(this.args);
+      close = this.CONSUME(RParen);
+    });
+    return this.ACTION((): ast.Expr | null => {
+      if (!real(id)) return null;
+      if (open === undefined) return { kind: 'name', span: tokenSpan(id), name: id.image };
+      if (!args || !real(close)) return null;
+      return { kind: 'call', span: span(id.startOffset, tokenSpan(close).end), callee: ident(id), args };
+    });
+  });
+
+  /** `if c then a else b`, or an operator expression. */
+  expr = this.RULE('expr', (): ast.Expr | null => {
+    const e = this.OR(
+      (this.alts[10] ??= [
+        { ALT: () => this.SUBRULE(this.ifExpr) },
+        { ALT: () => this.SUBRULE(this.opExpr) },
+      ]),
+    ) as Opt<ast.Expr>;
+    return this.ACTION(() => (e ? checkDepth(e, this.sink) : null));
+  });
+
+  ifExpr = this.RULE('ifExpr', (): ast.Expr | null => {
+    const kw = this.CONSUME(Kw.if);
+    const cond = this.SUBRULE(this.expr);
+    this.CONSUME(Kw.then);
+    const then = this.SUBRULE2(this.expr);
+    this.CONSUME(Kw.else);
+    const els = this.SUBRULE3(this.expr);
+    return this.ACTION(() =>
+      real(kw) && cond && then && els
+        ? { kind: 'if', span: span(kw.startOffset, els.span.end), cond, then, else: els }
+        : null,
     );
   });
 
   /**
-   * `if c then a else b`, or an operator expression. Binary operators are parsed flat
-   * (operand (op operand)*) and given their precedence by the builder (precedence climbing): one
-   * rule level instead of seven keeps big models fast to parse (CST nodes dominate its cost).
+   * Binary operators are parsed flat (operand (op operand)*) and given their precedence by
+   * precedence climbing in the action: one rule level instead of seven keeps big models fast.
    */
-  expr = this.RULE('expr', () => {
-    this.OR(
-      (this.alts[9] ??= [
-        {
-          ALT: () => {
-            this.CONSUME(Kw.if);
-            this.SUBRULE(this.expr, { LABEL: 'cond' });
-            this.CONSUME(Kw.then);
-            this.SUBRULE2(this.expr, { LABEL: 'then' });
-            this.CONSUME(Kw.else);
-            this.SUBRULE3(this.expr, { LABEL: 'else' });
-          },
-        },
-        {
-          ALT: () => {
-            // each operand: `not`* `-`* primary (prefixes in that order: `not -x`, never `- not x`)
-            this.MANY(() => this.CONSUME(Kw.not, { LABEL: 'not' }));
-            this.MANY2(() => this.CONSUME(Minus, { LABEL: 'minus' }));
-            this.SUBRULE(this.primary, { LABEL: 'operand' });
-            this.MANY3(() => {
-              this.CONSUME(BinaryOp, { LABEL: 'op' });
-              this.MANY4(() => this.CONSUME2(Kw.not, { LABEL: 'not' }));
-              this.MANY5(() => this.CONSUME2(Minus, { LABEL: 'minus' }));
-              this.SUBRULE2(this.primary, { LABEL: 'operand' });
-            });
-          },
-        },
-      ]),
-    );
-  });
-
-  primary = this.RULE('primary', () => {
-    this.OR(
-      (this.alts[11] ??= [
-        { ALT: () => this.CONSUME(NumberLiteral) },
-        { ALT: () => this.CONSUME(StringLiteral) },
-        { ALT: () => this.CONSUME(Kw.true) },
-        { ALT: () => this.CONSUME(Kw.false) },
-        {
-          ALT: () => {
-            this.CONSUME(Identifier);
-            this.OPTION(() => {
-              this.CONSUME(LParen, { LABEL: 'callOpen' });
-              this.SUBRULE(this.args);
-              this.CONSUME(RParen, { LABEL: 'callClose' });
-            });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(LBracket);
-            this.OPTION2(() => {
-              this.SUBRULE(this.expr, { LABEL: 'item' });
-              this.MANY(() => {
-                this.CONSUME(Comma);
-                this.SUBRULE2(this.expr, { LABEL: 'item' });
-              });
-              this.OPTION3(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
-            });
-            this.CONSUME(RBracket);
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME2(LParen);
-            this.SUBRULE3(this.expr, { LABEL: 'inner' });
-            this.CONSUME2(RParen);
-          },
-        },
-      ]),
-    );
-  });
-
-  /** `[name =] expr` separated by commas; names are matched to their expressions by position. */
-  args = this.RULE('args', () => {
-    this.OPTION(() => {
-      this.OPTION2(() => {
-        this.CONSUME(Identifier, { LABEL: 'name' });
-        this.CONSUME(Equals, { LABEL: 'eq' });
-      });
-      this.SUBRULE(this.expr, { LABEL: 'value' });
-      this.MANY(() => {
-        this.CONSUME(Comma);
-        this.OPTION3(() => {
-          this.CONSUME2(Identifier, { LABEL: 'name' });
-          this.CONSUME2(Equals, { LABEL: 'eq' });
-        });
-        this.SUBRULE2(this.expr, { LABEL: 'value' });
-      });
-      this.OPTION4(() => this.CONSUME2(Comma, { LABEL: 'trailing' }));
+  opExpr = this.RULE('opExpr', (): ast.Expr | null => {
+    const operands: Opt<Operand>[] = [this.SUBRULE(this.operand)];
+    const ops: IToken[] = [];
+    this.MANY(() => {
+      ops.push(this.CONSUME(BinaryOp));
+      operands.push(this.SUBRULE2(this.operand));
+    });
+    return this.ACTION(() => {
+      if (operands.some((o) => !o) || !ops.every(real)) return null;
+      return climbOperators(operands as Operand[], ops, this.sink);
     });
   });
+
+  /** `not`* `-`* primary: prefixes in that order (`not -x`, never `- not x`). */
+  operand = this.RULE('operand', (): Operand | null => {
+    const nots: IToken[] = [];
+    this.MANY(() => {
+      nots.push(this.CONSUME(Kw.not));
+    });
+    const minus: IToken[] = [];
+    this.MANY2(() => {
+      minus.push(this.CONSUME(Minus));
+    });
+    const value = this.SUBRULE(this.primary);
+    return this.ACTION(() =>
+      value && nots.every(real) && minus.every(real) ? { nots, minus, value } : null,
+    );
+  });
+
+  primary = this.RULE('primary', (): ast.Expr | null => {
+    return this.pick<ast.Expr>(
+      (this.alts[11] ??= [
+        {
+          ALT: () => {
+            const t = this.CONSUME(NumberLiteral);
+            return this.ACTION(() => (real(t) ? numberLit(t) : null));
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(StringLiteral);
+            return this.ACTION(() => (real(t) ? stringLit(t) : null));
+          },
+        },
+        { ALT: () => this.SUBRULE(this.boolLit) },
+        { ALT: () => this.SUBRULE(this.nameOrCall) },
+        {
+          ALT: () => {
+            const open = this.CONSUME(LBracket);
+            const items: Opt<ast.Expr>[] = [];
+            this.OPTION(() => {
+              items.push(this.SUBRULE(this.expr));
+              this.MANY(() => {
+                this.CONSUME(Comma);
+                items.push(this.SUBRULE2(this.expr));
+              });
+              this.OPTION2(() => this.CONSUME2(Comma));
+            });
+            const close = this.CONSUME(RBracket);
+            return this.ACTION((): ast.Expr | null =>
+              real(open) && real(close) && !items.some((x) => !x)
+                ? { kind: 'list', span: span(open.startOffset, tokenSpan(close).end), items: present(items) }
+                : null,
+            );
+          },
+        },
+        {
+          ALT: () => {
+            const open = this.CONSUME(LParen);
+            const inner = this.SUBRULE3(this.expr);
+            const close = this.CONSUME(RParen);
+            return this.ACTION((): ast.Expr | null =>
+              real(open) && inner && real(close)
+                ? { kind: 'paren', span: span(open.startOffset, tokenSpan(close).end), inner }
+                : null,
+            );
+          },
+        },
+      ]),
+    );
+  });
+
+  /** `[name =] expr` separated by commas, an optional trailing comma. */
+  args = this.RULE('args', (): ast.Arg[] | null => {
+    const out: Opt<ast.Arg>[] = [];
+    this.OPTION(() => {
+      out.push(this.SUBRULE(this.arg));
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        out.push(this.SUBRULE2(this.arg));
+      });
+      this.OPTION2(() => this.CONSUME2(Comma));
+    });
+    return this.ACTION(() => (out.some((a) => !a) ? null : present(out)));
+  });
+
+  arg = this.RULE('arg', (): ast.Arg | null => {
+    let name: IToken | undefined;
+    this.OPTION(() => {
+      name = this.CONSUME(Identifier);
+      this.CONSUME(Equals);
+    });
+    const value = this.SUBRULE(this.expr);
+    return this.ACTION((): ast.Arg | null => {
+      if (!value || (name !== undefined && !real(name))) return null;
+      const n = real(name) ? ident(name) : null;
+      return { kind: 'arg', span: n ? span(n.span.start, value.span.end) : value.span, name: n, value };
+    });
+  });
+}
+
+/**
+ * Precedence climbing over a flat `operand (op operand)*` list:
+ * or 1 < and 2 < not 3 < comparisons 4 (non-associative) < + - 5 < * / 6 < unary minus 7.
+ * `not` takes everything that binds tighter than `and`; where it would sit inside a tighter
+ * operator (`a + not b`) it must be parenthesized, as the grammar in docs/dsl.md says.
+ */
+function climbOperators(list: Operand[], ops: IToken[], sink: DiagnosticSink | null): ast.Expr | null {
+  const operands = list.map((o) => {
+    let value = o.value;
+    for (let k = o.minus.length - 1; k >= 0; k--) {
+      const m = o.minus[k]!;
+      value = { kind: 'unary', span: span(m.startOffset, value.span.end), op: '-', operand: value };
+    }
+    return { nots: [...o.nots], value };
+  });
+  let i = 0;
+  let failed = false;
+  const climb = (minPrec: number): ast.Expr => {
+    let left = operand(minPrec);
+    while (i < ops.length && BINARY_PREC[ops[i]!.image]! >= minPrec) {
+      const opTok = ops[i]!;
+      const p = BINARY_PREC[opTok.image]!;
+      if (p === 4 && left.kind === 'binary' && BINARY_PREC[left.op] === 4 && !failed) {
+        sink?.error(
+          ParseCodes.syntax,
+          tokenSpan(opTok),
+          `unexpected '${opTok.image}': comparisons do not chain`,
+          "write 'a < b and b < c'",
+        );
+        failed = true;
+      }
+      i++;
+      const right = climb(p + 1);
+      left = {
+        kind: 'binary',
+        span: span(left.span.start, right.span.end),
+        op: opTok.image as ast.BinaryOp,
+        left,
+        right,
+      };
+    }
+    return left;
+  };
+  const operand = (minPrec: number): ast.Expr => {
+    const o = operands[i]!;
+    const not = o.nots.shift();
+    if (not === undefined) return o.value;
+    if (minPrec > 3 && !failed) {
+      sink?.error(
+        ParseCodes.syntax,
+        tokenSpan(not),
+        "'not' inside an arithmetic or comparison operand needs parentheses",
+        `write '(not ...)'`,
+      );
+      failed = true;
+    }
+    const inner = climb(4);
+    return { kind: 'unary', span: span(not.startOffset, inner.span.end), op: 'not', operand: inner };
+  };
+  const e = climb(0);
+  return failed ? null : e;
+}
+
+/** Refuses expressions deeper than the later recursive stages can take. */
+function checkDepth(e: ast.Expr, sink: DiagnosticSink | null): ast.Expr | null {
+  // each level of nesting takes at least one character, so only long expressions can be too deep
+  if (e.span.end - e.span.start > MAX_EXPR_DEPTH && depthOf(e) > MAX_EXPR_DEPTH) {
+    sink?.error(
+      ParseCodes.tooDeep,
+      e.span,
+      `expression nested more than ${MAX_EXPR_DEPTH} levels deep`,
+      'split it into several features',
+    );
+    return null;
+  }
+  return e;
 }
 
 let parserInstance: PmlParser | null = null;
@@ -551,32 +958,19 @@ export function parseFile(file: SourceFile, sink: DiagnosticSink): ParseResult {
   }
   const parser = getParser();
   parser.input = tokens;
-  let cst: CstNode;
-  try {
-    const t0 = performance.now();
-    cst = parser.model();
-    if (process.env['PROML_TIME']) console.error('cst ms', performance.now() - t0);
-  } catch (e) {
-    if (e instanceof RangeError) {
-      sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
-      return { model: null, comments };
-    }
-    throw e;
-  }
-  reportParseErrors(parser, tokens, file, sink);
-  const builder = new Builder(file, sink);
+  parser.sink = sink;
   let model: ast.Model | null;
   try {
-    const t1 = performance.now();
-    model = builder.model(cst);
-    if (process.env['PROML_TIME']) console.error('build ms', performance.now() - t1);
+    model = parser.model() ?? null;
   } catch (e) {
     if (e instanceof RangeError) {
       sink.error(ParseCodes.tooDeep, { start: 0, end: 0 }, 'the model is nested too deeply to parse');
       return { model: null, comments };
-    }
-    throw e;
+    } else throw e;
+  } finally {
+    parser.sink = null;
   }
+  reportParseErrors(parser, tokens, file, sink);
   return { model, comments };
 }
 
@@ -660,510 +1054,6 @@ function reportParseErrors(
       hint = "the file ended early: is a '}' or ')' missing?";
     }
     sink.error(code, span, msg, hint);
-  }
-}
-
-// ---------------------------------------------------------------- CST → AST
-
-type Children = Record<string, (CstNode | IToken)[] | undefined>;
-
-function kids(node: CstNode): Children {
-  return node.children as Children;
-}
-
-function tokenOf(node: CstNode, key: string, i = 0): IToken | undefined {
-  const t = kids(node)[key]?.[i];
-  if (t === undefined || 'children' in t) return undefined;
-  if (t.isInsertedInRecovery === true || !Number.isFinite(t.startOffset)) return undefined;
-  return t;
-}
-
-function tokensOf(node: CstNode, key: string): IToken[] {
-  const all = kids(node)[key] as IToken[] | undefined;
-  if (all === undefined) return [];
-  for (const t of all) {
-    if ('children' in t || t.isInsertedInRecovery === true || !Number.isFinite(t.startOffset)) {
-      return all.filter(
-        (x) => !('children' in x) && x.isInsertedInRecovery !== true && Number.isFinite(x.startOffset),
-      );
-    }
-  }
-  return all;
-}
-
-function nodeOf(node: CstNode, key: string, i = 0): CstNode | undefined {
-  const n = kids(node)[key]?.[i];
-  return n !== undefined && 'children' in n ? n : undefined;
-}
-
-function nodesOf(node: CstNode, key: string): CstNode[] {
-  return (kids(node)[key] ?? []) as CstNode[];
-}
-
-/** All real tokens under a node, in source order (operators interleaved with operands). */
-function orderedOps(node: CstNode): IToken[] {
-  return tokensOf(node, 'op'); // chevrotain appends tokens of one label in source order
-}
-
-function nodeSpan(node: CstNode): ast.Span | null {
-  const loc = node.location;
-  if (
-    loc &&
-    Number.isFinite(loc.startOffset) &&
-    loc.endOffset !== undefined &&
-    Number.isFinite(loc.endOffset)
-  ) {
-    return { start: loc.startOffset, end: loc.endOffset + 1 };
-  }
-  return null;
-}
-
-function join(a: ast.Span, b: ast.Span): ast.Span {
-  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
-}
-
-class Builder {
-  constructor(
-    private readonly file: SourceFile,
-    private readonly sink: DiagnosticSink,
-  ) {}
-
-  private ident(t: IToken | undefined): ast.Ident | null {
-    if (t === undefined) return null;
-    return { kind: 'ident', span: tokenSpan(t), name: t.image };
-  }
-
-  model(cst: CstNode): ast.Model | null {
-    const name = this.ident(tokenOf(cst, 'name'));
-    if (tokenOf(cst, 'Kw_model') === undefined || name === null) return null;
-    const items: ast.Item[] = [];
-    for (const n of nodesOf(cst, 'item')) {
-      const item = this.item(n);
-      if (item !== null) items.push(item);
-    }
-    const span = nodeSpan(cst) ?? { start: 0, end: this.file.text.length };
-    return { kind: 'model', span, name, items };
-  }
-
-  private item(n: CstNode): ast.Item | null {
-    if (n.recoveredNode === true && nodeSpan(n) === null) return null;
-    const inner = Object.values(kids(n)).flat()[0];
-    if (inner === undefined || !('children' in inner)) return null;
-    switch (inner.name) {
-      case 'meta':
-        return this.meta(inner);
-      case 'inputDecl':
-        return this.input(inner);
-      case 'feature':
-        return this.feature(inner);
-      case 'component':
-        return this.component(inner);
-      case 'output':
-        return this.output(inner);
-      case 'train':
-        return this.train(inner);
-      default:
-        return null;
-    }
-  }
-
-  private meta(n: CstNode): ast.MetaItem | null {
-    const key = tokenOf(n, 'key');
-    const value = tokenOf(n, 'value');
-    const span = nodeSpan(n);
-    if (key === undefined || value === undefined || span === null) return null;
-    return {
-      kind: 'meta',
-      span,
-      key: key.image as ast.MetaKey,
-      value: { kind: 'string', span: tokenSpan(value), value: stringValue(value) },
-    };
-  }
-
-  private input(n: CstNode): ast.InputDecl | null {
-    const name = this.ident(tokenOf(n, 'name'));
-    const typeNode = nodeOf(n, 'typeRef');
-    const type = typeNode ? this.typeRef(typeNode) : null;
-    const span = nodeSpan(n);
-    if (name === null || type === null || span === null) return null;
-    const modifiers: ast.InputModifier[] = [];
-    for (const m of nodesOf(n, 'modifier')) {
-      const mod = this.modifier(m);
-      if (mod !== null) modifiers.push(mod);
-    }
-    return { kind: 'input', span, name, type, modifiers };
-  }
-
-  private typeRef(n: CstNode): ast.TypeRef | null {
-    const name = this.ident(tokenOf(n, 'name'));
-    const span = nodeSpan(n);
-    if (name === null || span === null) return null;
-    const params: ast.TypeParam[] = [];
-    let style: ast.TypeRef['style'] = 'none';
-    if (tokenOf(n, 'Less') !== undefined) {
-      style = 'angle';
-      for (const a of nodesOf(n, 'typeArg')) {
-        const sub = nodeOf(a, 'typeRef');
-        const num = tokenOf(a, 'NumberLiteral');
-        if (sub) {
-          const t = this.typeRef(sub);
-          if (t) params.push(t);
-        } else if (num) params.push(this.number(num));
-      }
-    } else if (tokenOf(n, 'LParen') !== undefined) {
-      style = 'paren';
-      for (const p of nodesOf(n, 'typeParam')) {
-        const s = tokenOf(p, 'StringLiteral');
-        const num = tokenOf(p, 'NumberLiteral');
-        if (s) params.push({ kind: 'string', span: tokenSpan(s), value: stringValue(s) });
-        else if (num) params.push(this.number(num));
-      }
-    }
-    return { kind: 'type', span, name, style, params };
-  }
-
-  private modifier(n: CstNode): ast.InputModifier | null {
-    const span = nodeSpan(n);
-    if (span === null) return null;
-    if (tokenOf(n, 'Kw_in')) {
-      const lo = this.optExpr(nodeOf(n, 'lo'));
-      const hi = this.optExpr(nodeOf(n, 'hi'));
-      return lo && hi ? { kind: 'range', span, lo, hi } : null;
-    }
-    if (tokenOf(n, 'Kw_default')) {
-      const value = this.optExpr(nodeOf(n, 'value'));
-      return value ? { kind: 'default', span, value } : null;
-    }
-    if (tokenOf(n, 'Kw_unknown')) {
-      const value = this.optExpr(nodeOf(n, 'value'));
-      return value ? { kind: 'unknown', span, value } : null;
-    }
-    if (tokenOf(n, 'Kw_required')) return { kind: 'required', span };
-    if (tokenOf(n, 'Kw_pii')) return { kind: 'pii', span };
-    return null;
-  }
-
-  private feature(n: CstNode): ast.FeatureDecl | null {
-    const name = this.ident(tokenOf(n, 'name'));
-    const value = this.optExpr(nodeOf(n, 'expr'));
-    const span = nodeSpan(n);
-    if (name === null || value === null || span === null) return null;
-    return { kind: 'feature', span, name, value };
-  }
-
-  private component(n: CstNode): ast.ComponentDecl | null {
-    const name = this.ident(tokenOf(n, 'name'));
-    const callee = this.ident(tokenOf(n, 'callee'));
-    const argsNode = nodeOf(n, 'args');
-    const open = tokenOf(n, 'LParen');
-    const close = tokenOf(n, 'RParen');
-    const span = nodeSpan(n);
-    if (name === null || callee === null || argsNode === undefined || span === null || !open || !close)
-      return null;
-    const args = this.args(argsNode);
-    if (args === null) return null;
-    const per = tokenOf(n, 'Kw_per') ? this.ident(tokenOf(n, 'per')) : null;
-    if (tokenOf(n, 'Kw_per') && per === null) return null;
-    const value: ast.CallExpr = { kind: 'call', span: join(callee.span, tokenSpan(close)), callee, args };
-    return { kind: 'component', span, name, value, per };
-  }
-
-  private output(n: CstNode): ast.OutputDecl | null {
-    const name = this.ident(tokenOf(n, 'name'));
-    const value = this.optExpr(nodeOf(n, 'expr'));
-    const span = nodeSpan(n);
-    if (name === null || value === null || span === null) return null;
-    const typeNode = nodeOf(n, 'typeRef');
-    const type = typeNode ? this.typeRef(typeNode) : null;
-    if (typeNode && type === null) return null;
-    return { kind: 'output', span, name, type, value };
-  }
-
-  private train(n: CstNode): ast.TrainBlock | null {
-    const span = nodeSpan(n);
-    if (span === null) return null;
-    const target = this.ident(tokenOf(n, 'target'));
-    return { kind: 'train', span, target, settings: this.settings(nodesOf(n, 'setting')) };
-  }
-
-  private settings(nodes: CstNode[]): ast.Setting[] {
-    const out: ast.Setting[] = [];
-    for (const s of nodes) {
-      const setting = this.setting(s);
-      if (setting !== null) out.push(setting);
-    }
-    return out;
-  }
-
-  private setting(n: CstNode): ast.Setting | null {
-    const span = nodeSpan(n);
-    const path = tokensOf(n, 'path')
-      .sort((a, b) => a.startOffset - b.startOffset)
-      .map((t) => this.ident(t)!);
-    const body = nodeOf(n, 'settingBody');
-    if (span === null || path.length === 0 || body === undefined) return null;
-    const bodySpan = nodeSpan(body);
-    if (bodySpan === null) return null;
-    let value: ast.SettingValue | null = null;
-    if (tokenOf(body, 'Kw_in')) {
-      const sp = nodeOf(body, 'space');
-      value = sp ? this.space(sp) : null;
-    } else if (tokenOf(body, 'LBrace')) {
-      if (!tokenOf(body, 'RBrace')) return null;
-      value = { kind: 'block', span: bodySpan, settings: this.settings(nodesOf(body, 'setting')) };
-    } else {
-      const v = nodeOf(body, 'value');
-      value = v ? this.value(v) : null;
-    }
-    if (value === null) return null;
-    return { kind: 'setting', span, path, value };
-  }
-
-  private space(n: CstNode): ast.SearchSpace | null {
-    const span = nodeSpan(n);
-    if (span === null) return null;
-    const values: ast.Expr[] = [];
-    for (const v of nodesOf(n, 'value')) {
-      const e = this.value(v);
-      if (e === null) return null;
-      values.push(e);
-    }
-    if (tokenOf(n, 'LBrace')) return { kind: 'space', span, scale: 'choice', values };
-    const scaleTok = tokenOf(n, 'scale');
-    let scale: ast.SearchSpace['scale'] = 'linear';
-    if (scaleTok) {
-      if (scaleTok.image === 'log') scale = 'log';
-      else {
-        this.sink.error(
-          ParseCodes.unknownScale,
-          tokenSpan(scaleTok),
-          `unknown search scale '${scaleTok.image}'`,
-          "write 'in [lo, hi]' for a linear range or 'in log [lo, hi]' for a log-uniform one",
-        );
-        return null;
-      }
-    }
-    if (values.length !== 2) return null;
-    return { kind: 'space', span, scale, values };
-  }
-
-  private value(n: CstNode): ast.Expr | null {
-    const span = nodeSpan(n);
-    if (span === null) return null;
-    const num = tokenOf(n, 'NumberLiteral');
-    if (num) {
-      const lit = this.number(num);
-      const minus = tokenOf(n, 'Minus');
-      return minus ? { kind: 'unary', span: join(tokenSpan(minus), lit.span), op: '-', operand: lit } : lit;
-    }
-    const s = tokenOf(n, 'StringLiteral');
-    if (s) return { kind: 'string', span: tokenSpan(s), value: stringValue(s) };
-    if (tokenOf(n, 'Kw_true')) return { kind: 'bool', span, value: true };
-    if (tokenOf(n, 'Kw_false')) return { kind: 'bool', span, value: false };
-    const id = tokenOf(n, 'Identifier');
-    if (id) {
-      if (tokenOf(n, 'LParen')) {
-        const argsNode = nodeOf(n, 'args');
-        const args = argsNode ? this.args(argsNode) : null;
-        if (args === null || !tokenOf(n, 'RParen')) return null;
-        return { kind: 'call', span, callee: this.ident(id)!, args };
-      }
-      return { kind: 'name', span: tokenSpan(id), name: id.image };
-    }
-    if (tokenOf(n, 'LBracket')) {
-      if (!tokenOf(n, 'RBracket')) return null;
-      const items: ast.Expr[] = [];
-      for (const v of nodesOf(n, 'value')) {
-        const e = this.value(v);
-        if (e === null) return null;
-        items.push(e);
-      }
-      return { kind: 'list', span, items };
-    }
-    return null;
-  }
-
-  private number(t: IToken): ast.NumberLit {
-    const { value, isInt } = numberValue(t);
-    return { kind: 'number', span: tokenSpan(t), value, raw: t.image, isInt };
-  }
-
-  private args(n: CstNode): ast.Arg[] | null {
-    const out: ast.Arg[] = [];
-    const names = tokensOf(n, 'name');
-    if (names.length !== tokensOf(n, 'eq').length) return null;
-    let k = 0;
-    for (const v of nodesOf(n, 'value')) {
-      const vs = nodeSpan(v);
-      const value = this.optExpr(v);
-      if (vs === null || value === null) return null;
-      // the name (if any) is the next unused one that starts before this value
-      let name: ast.Ident | null = null;
-      const next = names[k];
-      if (next !== undefined && next.startOffset < vs.start) {
-        name = this.ident(next);
-        k++;
-      }
-      out.push({ kind: 'arg', span: name ? join(name.span, value.span) : value.span, name, value });
-    }
-    return k === names.length ? out : null;
-  }
-
-  private optExpr(n: CstNode | undefined): ast.Expr | null {
-    if (n === undefined) return null;
-    const e = this.expr(n);
-    // each level of nesting takes at least one character, so only long expressions can be too deep
-    if (e !== null && e.span.end - e.span.start > MAX_EXPR_DEPTH && depthOf(e) > MAX_EXPR_DEPTH) {
-      this.sink.error(
-        ParseCodes.tooDeep,
-        e.span,
-        `expression nested more than ${MAX_EXPR_DEPTH} levels deep`,
-        'split it into several features',
-      );
-      return null;
-    }
-    return e;
-  }
-
-  /** Any expression rule node → Expr (null if recovery left it incomplete). */
-  private expr(n: CstNode): ast.Expr | null {
-    switch (n.name) {
-      case 'expr': {
-        if (tokenOf(n, 'Kw_if') === undefined) return this.opExpr(n);
-        const span = nodeSpan(n);
-        const c = nodeOf(n, 'cond');
-        const t = nodeOf(n, 'then');
-        const e = nodeOf(n, 'else');
-        if (!span || !c || !t || !e) return null;
-        const cond = this.expr(c);
-        const then = this.expr(t);
-        const els = this.expr(e);
-        if (!cond || !then || !els) return null;
-        return { kind: 'if', span, cond, then, else: els };
-      }
-      case 'primary':
-        return this.primary(n);
-      default:
-        return null;
-    }
-  }
-
-  /**
-   * Precedence climbing over the flat `operand (op operand)*` list:
-   * or 1 < and 2 < not 3 < comparisons 4 (non-associative) < + - 5 < * / 6 < unary minus 7.
-   * `not` takes everything that binds tighter than `and`; where it would sit inside a tighter
-   * operator (`a + not b`) it must be parenthesized, as the grammar in docs/dsl.md says.
-   */
-  private opExpr(n: CstNode): ast.Expr | null {
-    const operandNodes = nodesOf(n, 'operand');
-    const ops = orderedOps(n);
-    if (operandNodes.length === 0 || ops.length !== operandNodes.length - 1) return null;
-    const nots = tokensOf(n, 'not');
-    const minuses = tokensOf(n, 'minus');
-    const operands: { nots: IToken[]; value: ast.Expr }[] = [];
-    for (let k = 0; k < operandNodes.length; k++) {
-      let value = this.primary(operandNodes[k]!);
-      if (value === null) return null;
-      // this operand's prefixes lie between the operator before it and its primary
-      const lo = k === 0 ? -1 : ops[k - 1]!.startOffset;
-      const hi = value.span.start;
-      const mine = (t: IToken): boolean => t.startOffset > lo && t.startOffset < hi;
-      const ms = minuses.filter(mine).sort((x, y) => y.startOffset - x.startOffset);
-      for (const m of ms)
-        value = { kind: 'unary', span: join(tokenSpan(m), value.span), op: '-', operand: value };
-      operands.push({ nots: nots.filter(mine).sort((x, y) => x.startOffset - y.startOffset), value });
-    }
-    let i = 0;
-    let failed = false;
-    const climb = (minPrec: number): ast.Expr => {
-      let left = operand(minPrec);
-      while (i < ops.length && BINARY_PREC[ops[i]!.image]! >= minPrec) {
-        const opTok = ops[i]!;
-        const p = BINARY_PREC[opTok.image]!;
-        if (p === 4 && left.kind === 'binary' && BINARY_PREC[left.op] === 4 && !failed) {
-          this.sink.error(
-            ParseCodes.syntax,
-            tokenSpan(opTok),
-            `unexpected '${opTok.image}': comparisons do not chain`,
-            "write 'a < b and b < c'",
-          );
-          failed = true;
-        }
-        i++;
-        const right = climb(p + 1);
-        left = {
-          kind: 'binary',
-          span: join(left.span, right.span),
-          op: opTok.image as ast.BinaryOp,
-          left,
-          right,
-        };
-      }
-      return left;
-    };
-    const operand = (minPrec: number): ast.Expr => {
-      const o = operands[i]!;
-      const not = o.nots.shift();
-      if (not === undefined) return o.value;
-      if (minPrec > 3 && !failed) {
-        this.sink.error(
-          ParseCodes.syntax,
-          tokenSpan(not),
-          "'not' inside an arithmetic or comparison operand needs parentheses",
-          `write '(not ...)'`,
-        );
-        failed = true;
-      }
-      const inner = climb(4);
-      return { kind: 'unary', span: join(tokenSpan(not), inner.span), op: 'not', operand: inner };
-    };
-    const e = climb(0);
-    return failed ? null : e;
-  }
-
-  private primary(n: CstNode): ast.Expr | null {
-    // names are by far the most common primary: take the fast path first
-    const c = kids(n);
-    if (c['Identifier'] !== undefined && c['callOpen'] === undefined) {
-      const id = tokenOf(n, 'Identifier');
-      return id ? { kind: 'name', span: tokenSpan(id), name: id.image } : null;
-    }
-    const span = nodeSpan(n);
-    if (span === null) return null;
-    const num = tokenOf(n, 'NumberLiteral');
-    if (num) return this.number(num);
-    const s = tokenOf(n, 'StringLiteral');
-    if (s) return { kind: 'string', span, value: stringValue(s) };
-    if (tokenOf(n, 'Kw_true')) return { kind: 'bool', span, value: true };
-    if (tokenOf(n, 'Kw_false')) return { kind: 'bool', span, value: false };
-    const id = tokenOf(n, 'Identifier');
-    if (id) {
-      if (kids(n)['callOpen']) {
-        const argsNode = nodeOf(n, 'args');
-        const close = tokenOf(n, 'callClose');
-        const args = argsNode ? this.args(argsNode) : null;
-        if (args === null || !close) return null;
-        return { kind: 'call', span, callee: this.ident(id)!, args };
-      }
-      return { kind: 'name', span, name: id.image };
-    }
-    if (tokenOf(n, 'LBracket')) {
-      if (!tokenOf(n, 'RBracket')) return null;
-      const items: ast.Expr[] = [];
-      for (const it of nodesOf(n, 'item')) {
-        const e = this.expr(it);
-        if (!e) return null;
-        items.push(e);
-      }
-      return { kind: 'list', span, items };
-    }
-    const inner = nodeOf(n, 'inner');
-    if (inner) {
-      if (!tokenOf(n, 'RParen')) return null;
-      const e = this.expr(inner);
-      return e ? { kind: 'paren', span, inner: e } : null;
-    }
-    return null;
   }
 }
 
