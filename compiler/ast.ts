@@ -1,4 +1,4 @@
-// The syntax tree of a .pml model, as built by parser.ts from chevrotain's CST.
+// The syntax tree of a .pml model, as built by parser.ts (the grammar's actions build it directly).
 // Input: nothing (types only). Output: the node shapes every later stage reads.
 // Nodes are discriminated unions on `kind`; every node carries a `span` of UTF-16 offsets into the
 // source text (line:column is computed only when a diagnostic is printed). Comments are not nodes:

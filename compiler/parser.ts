@@ -1,4 +1,4 @@
-// Parser: tokens → chevrotain CST (with error recovery) → ast.Model with spans.
+// Parser: tokens → ast.Model with spans, built directly by the grammar's actions (chevrotain, error recovery).
 // Input: SourceFile + DiagnosticSink. Output: ast.Model (possibly partial when there were syntax
 // errors; items that could not be recovered are dropped) or null when not even `model NAME {` parsed.
 // The grammar mirrors the EBNF in docs/dsl.md; comments there and here must stay in step.
@@ -60,7 +60,7 @@ export const ParseCodes = {
 export const MAX_NESTING = 200;
 const MAX_EXPR_DEPTH = 1000;
 
-// ---------------------------------------------------------------- grammar
+// ---------------------------------------------------------------- messages
 
 const ITEM_START = [
   'version',
