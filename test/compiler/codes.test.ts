@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ROW_ERRORS } from '../../abi/constants.js';
+import { BUNDLE_CODES } from '../../abi/errors.js';
 import { CHECK_CODES } from '../../compiler/check.js';
 import { LexCodes } from '../../compiler/lexer.js';
 import { ParseCodes } from '../../compiler/parser.js';
@@ -72,5 +74,21 @@ describe('every code has a fixture and a row in docs/errors.md', () => {
     assert.ok(files.length > 0, 'no check_*.pml fixtures');
     const bare = files.filter((f) => !readFileSync(join(ERRORS_DIR, f), 'utf8').startsWith('// '));
     assert.deepEqual(bare, []);
+  });
+});
+
+describe('bundle, load and row codes are documented', () => {
+  it('every PML30xx bundle code and PML41xx row code has a row in docs/errors.md with its severity', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
+    const codes = [
+      ...Object.values(BUNDLE_CODES).map((c) => ({ code: c.code, severity: c.severity })),
+      ...Object.values(ROW_ERRORS).map((c) => ({ code: `PML${c.code}`, severity: 'error' })),
+      { code: 'PML4001', severity: 'error' },
+      { code: 'PML4002', severity: 'error' },
+    ];
+    const missing = codes.filter(
+      (c) => !new RegExp(`\\|\\s*${c.code}\\s*\\|\\s*${c.severity}\\s*\\|`).test(doc),
+    );
+    assert.deepEqual(missing, []);
   });
 });
