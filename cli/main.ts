@@ -3,11 +3,17 @@
 
 import { readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { parseRowsCsv } from '../abi/index.js';
+import { readBundle, sha256Hex } from '../abi/node.js';
 import {
+  checkBundle,
   checkSource,
   checkedModelToJSON,
+  csvColumns,
+  evaluate,
   formatDiagnostic,
   formatSource,
+  lowerModel,
   parseSource,
   type FrontEndResult,
 } from '../compiler/index.js';
@@ -202,18 +208,32 @@ function cmdAst(args: string[], io: Io): number {
   return EXIT.ok;
 }
 
-/** The main job until the compiler lands: check + format-check every example model, with a summary. */
+/**
+ * The main job until the WebAssembly back end lands: for every example model, check it, verify it is
+ * canonically formatted, lower it to IR, check its coefficient bundle, and score its sample rows with
+ * the reference evaluator (the oracle the compiled module will be tested against). Prints a table.
+ */
 function cmdDemo(args: string[], io: Io): number {
   splitFlags(args, []);
   const dir = join(ROOT, 'fixtures', 'models');
   const names = readdirSync(dir)
     .filter((n) => existsSync(join(dir, n, 'model.pml')))
     .sort();
-  io.out(
-    `proml ${version()} — checking ${names.length} example models in ${relative(process.cwd(), dir) || '.'}\n`,
-  );
+  io.out(`proml ${version()} — ${names.length} example models in ${relative(process.cwd(), dir) || '.'}\n`);
   const rows: string[][] = [
-    ['model', 'inputs', 'features', 'components', 'outputs', 'diagnostics', 'formatted'],
+    [
+      'model',
+      'inputs',
+      'components',
+      'outputs',
+      'check',
+      'fmt',
+      'IR nodes',
+      'bundle',
+      'rows scored',
+      'rejected',
+      'first row',
+    ],
   ];
   let bad = 0;
   for (const n of names) {
@@ -224,28 +244,66 @@ function cmdDemo(args: string[], io: Io): number {
     const m = r.checked;
     const errs = r.sink.errorCount;
     const warns = r.sink.items.length - errs;
-    if (errs > 0) {
+    if (errs > 0 || m === null) {
       bad++;
       printDiagnostics(r, io);
+      rows.push([n, '-', '-', '-', `${plural(errs, 'error')}`, '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    const ir = lowerModel(m);
+    let bundleState = 'none';
+    let scored = '-';
+    let rejected = '-';
+    let first = '-';
+    const bundleDir = join(dir, n, 'bundle');
+    if (existsSync(bundleDir)) {
+      const bundle = readBundle(bundleDir);
+      const issues = checkBundle(m, bundle, sha256Hex(text)).filter((d) => d.severity === 'error');
+      bundleState = issues.length === 0 ? 'ok' : `${plural(issues.length, 'error')}`;
+      const csv = join(dir, n, 'rows.csv');
+      if (issues.length === 0 && existsSync(csv)) {
+        const results = evaluate(m, bundle, parseRowsCsv(readFileSync(csv, 'utf8'), csvColumns(m)));
+        const ok = results.filter((x) => x.rejected === null);
+        scored = String(results.length);
+        rejected = String(results.length - ok.length);
+        const o = m.outputs[0]!;
+        const v = ok[0]?.outputs?.[o.name];
+        first = `${o.name} = ${v === null || v === undefined ? 'null' : Array.isArray(v) ? `[${v.map((x) => Number(x).toPrecision(3)).join(', ')}]` : typeof v === 'number' ? v.toPrecision(4) : String(v)}`;
+      }
+      if (issues.length > 0) bad++;
     }
     rows.push([
       n,
-      String(m?.inputs.length ?? '-'),
-      String(m?.features.length ?? '-'),
-      String(m?.components.map((c) => c.kind + (c.per ? '/per' : '')).join(' ') ?? '-'),
-      String(m?.outputs.length ?? '-'),
-      errs + warns === 0 ? 'clean' : `${plural(errs, 'error')}, ${plural(warns, 'warning')}`,
+      String(m.inputs.length),
+      m.components.map((c) => c.kind + (c.per ? '/per' : '')).join(' '),
+      String(m.outputs.length),
+      errs + warns === 0 ? 'clean' : `${plural(warns, 'warning')}`,
       output === text ? 'yes' : 'no',
+      String(ir.nodes.length),
+      bundleState,
+      scored,
+      rejected,
+      first,
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const [i, r] of rows.entries()) {
-    io.out(r.map((c, j) => c.padEnd(widths[j]!)).join('  '));
+    io.out(
+      r
+        .map((c, j) => c.padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    );
     if (i === 0) io.out(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   io.out('');
   io.out(
-    bad === 0 ? `all ${names.length} models check cleanly.` : `${bad} of ${names.length} models have errors.`,
+    bad === 0
+      ? `all ${names.length} models check cleanly, lower to IR, and score their sample rows with the reference evaluator.`
+      : `${bad} of ${names.length} models have errors.`,
+  );
+  io.out(
+    'rows are rejected on purpose: the samples include missing required inputs and out-of-range values.',
   );
   io.out('next: proml check <file>, proml fmt <file>, proml ast <file>; language reference in docs/dsl.md');
   return bad === 0 ? EXIT.ok : EXIT.failed;

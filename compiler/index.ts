@@ -24,6 +24,11 @@ export {
   type Severity,
 } from './diagnostics.js';
 export { printModel } from './printer.js';
+export { lowerModel, type LowerOptions } from './lower.js';
+export { printModule, type Module as IrModule } from './ir.js';
+export { evaluate, withinTolerance } from './reference/index.js';
+export { checkBundle } from './bundle-check.js';
+export { csvColumns } from './schema.js';
 export { stripSpans } from './ast-json.js';
 
 export interface FrontEndResult {
