@@ -91,6 +91,8 @@ export const StringLiteral = createToken({
   pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/,
   label: 'a string',
 });
+/** `'text'`: a string as other languages write it. Reported, then read as the string it meant. */
+export const SingleQuoted = createToken({ name: 'SingleQuoted', pattern: /'[^'\n\r]*'/ });
 export const BadString = createToken({ name: 'BadString', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/ });
 /** Greedy on purpose (`1e`, `2.x`, `3__`): numberValue() then says what is wrong with it. */
 export const NumberLiteral = createToken({
@@ -132,6 +134,7 @@ export const allTokens: TokenType[] = [
   BadBlockComment,
   HashComment,
   StringLiteral,
+  SingleQuoted,
   BadString,
   NumberLiteral,
   ...KEYWORDS.map((w) => Kw[w]),
@@ -190,6 +193,7 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
       LexCodes.unexpectedChar,
       { start: e.offset, end: e.offset + e.length },
       `unexpected character${ch.length === 1 ? '' : 's'} ${shown}`,
+      OPERATOR_HINTS[ch.trim()],
     );
   }
   const tokens: IToken[] = [];
@@ -202,6 +206,15 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
         "close the string with '\"' on the same line",
       );
       tokens.push(retype(t, StringLiteral));
+    } else if (t.tokenType === SingleQuoted) {
+      const body = t.image.slice(1, -1);
+      sink.error(
+        LexCodes.unexpectedChar,
+        tokenSpan(t),
+        'strings use double quotes',
+        body.includes('"') ? undefined : `write "${body}"`,
+      );
+      tokens.push({ ...retype(t, StringLiteral), image: `"${body.replace(/["\\]/g, ' ')}"` });
     } else if (t.tokenType === StringLiteral) {
       checkEscapes(t, sink);
       tokens.push(t);
@@ -236,6 +249,19 @@ export function tokenize(text: string, sink: DiagnosticSink): LexResult {
   }
   return { tokens, comments };
 }
+
+/** Operators from other languages, and what to write in proml instead. */
+const OPERATOR_HINTS: Record<string, string> = {
+  '&&': "write 'and'",
+  '&': "write 'and'",
+  '||': "write 'or'",
+  '|': "write 'or'",
+  '!': "write 'not' (or '!=' to compare)",
+  '%': 'there is no remainder operator; bucketize or floor may do what you need',
+  '^': 'write pow(x, y) for powers',
+  '**': 'write pow(x, y) for powers',
+  ';': 'items are not separated by semicolons: remove it',
+};
 
 function describeChar(ch: string): string {
   const code = ch.codePointAt(0) ?? 0;

@@ -998,6 +998,20 @@ const KEYWORD_SET = new Set<string>(KEYWORDS);
 
 const BINARY_PREC: Readonly<Record<string, number>> = BINARY_PRECEDENCE;
 
+/** Tokens that can start an expression (for the "missing ','?" hint). */
+const EXPR_START = new Set<TokenType>([
+  Identifier,
+  NumberLiteral,
+  StringLiteral,
+  LParen,
+  LBracket,
+  Minus,
+  Kw.not,
+  Kw.if,
+  Kw.true,
+  Kw.false,
+]);
+
 const COMPARISONS = new Set<TokenType>([Less, LessEq, Greater, GreaterEq, EqEq, NotEq]);
 
 function reportParseErrors(
@@ -1034,6 +1048,10 @@ function reportParseErrors(
     if (!isEof && COMPARISONS.has(t.tokenType)) {
       msg = `unexpected ${describeToken(t)}: comparisons do not chain`;
       hint = "write 'a < b and b < c'";
+    } else if (!isEof && t.tokenType === Equals && !msg.startsWith("expected '='")) {
+      hint = "use '==' to compare; '=' only names a feature, component or output";
+    } else if (!isEof && msg.startsWith("expected ')'") && EXPR_START.has(t.tokenType)) {
+      hint = "is a ',' missing between the arguments?";
     } else if (rules[rules.length - 1] === 'component' && msg.startsWith("expected '('")) {
       hint =
         "a component is a call such as linear(...), gbdt(...) or mlp(...), optionally followed by 'per ENTITY'";
