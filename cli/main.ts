@@ -41,8 +41,8 @@ const HELP = `proml — author, check and compile machine-learning models
 Usage: proml <command> [options]
 
 Commands:
-  check <file...>        check models; print diagnostics (exit 1 if any error)
-  fmt [--check] <file...>  format models in place (--check: only list files that would change;
+  check <file|dir...>    check models; print diagnostics (exit 1 if any error)
+  fmt [--check] <file|dir...>  format models in place (--check: only list files that would change;
                          --stdout: print instead of writing; '-' reads standard input)
   ast [--syntax] <file>  print the typed model as JSON (--syntax: the untyped syntax tree)
   demo                   check and format every example model under fixtures/models
@@ -130,6 +130,27 @@ function splitFlags(args: string[], allowed: string[]): { flags: Set<string>; fi
   return { flags, files };
 }
 
+/** Files named on the command line, with directories expanded to the .pml files below them (sorted). */
+function expandPaths(paths: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name === 'node_modules' || name.startsWith('.')) continue;
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (name.endsWith('.pml')) out.push(full);
+    }
+  };
+  for (const p of paths) {
+    if (p !== '-' && existsSync(p) && statSync(p).isDirectory()) {
+      const before = out.length;
+      walk(p);
+      if (out.length === before) throw new UsageError(`no .pml files in ${p}`);
+    } else out.push(p);
+  }
+  return out;
+}
+
 function readSource(path: string): string {
   if (path === '-') return readFileSync(0, 'utf8');
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
@@ -146,7 +167,7 @@ function plural(n: number, word: string): string {
 }
 
 function cmdCheck(args: string[], io: Io): number {
-  const { files } = splitFlags(args, []);
+  const files = expandPaths(splitFlags(args, []).files);
   if (files.length === 0) throw new UsageError('check: no files given');
   let errors = 0;
   let warnings = 0;
@@ -163,7 +184,8 @@ function cmdCheck(args: string[], io: Io): number {
 }
 
 function cmdFmt(args: string[], io: Io): number {
-  const { flags, files } = splitFlags(args, ['--check', '--stdout']);
+  const { flags, files: named } = splitFlags(args, ['--check', '--stdout']);
+  const files = expandPaths(named);
   if (files.length === 0) throw new UsageError('fmt: no files given');
   let failed = false;
   for (const path of files) {

@@ -57,6 +57,15 @@ describe('proml cli', () => {
     assert.doesNotMatch(bad.err, /at .*\.ts:\d+/);
   });
 
+  it('check and fmt --check take directories (every .pml below them)', () => {
+    const r = proml(['check', 'fixtures/models']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /checked \d+ files: 0 errors, 0 warnings/);
+    assert.equal(proml(['fmt', '--check', 'fixtures/models']).code, 0);
+    const bad = proml(['check', 'fixtures/errors']);
+    assert.equal(bad.code, 1);
+  });
+
   it('fmt --check, fmt in place, and fmt from standard input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'proml-'));
     const file = join(dir, 'm.pml');
