@@ -637,19 +637,7 @@ class PmlParser extends EmbeddedActionsParser {
             });
           },
         },
-        {
-          ALT: () => {
-            const t = this.CONSUME2(NumberLiteral);
-            return this.ACTION(() => (real(t) ? numberLit(t) : null));
-          },
-        },
-        {
-          ALT: () => {
-            const t = this.CONSUME(StringLiteral);
-            return this.ACTION(() => (real(t) ? stringLit(t) : null));
-          },
-        },
-        { ALT: () => this.SUBRULE(this.boolLit) },
+        { ALT: () => this.SUBRULE(this.literal) },
         { ALT: () => this.SUBRULE(this.nameOrCall) },
         {
           ALT: () => {
@@ -675,13 +663,22 @@ class PmlParser extends EmbeddedActionsParser {
     );
   });
 
-  boolLit = this.RULE('boolLit', (): ast.Expr | null => {
+  /** A number, string or boolean literal (shared by expressions and setting values). */
+  literal = this.RULE('literal', (): ast.Expr | null => {
     const t = this.OR(
-      (this.alts[9] ??= [{ ALT: () => this.CONSUME(Kw.true) }, { ALT: () => this.CONSUME(Kw.false) }]),
+      (this.alts[9] ??= [
+        { ALT: () => this.CONSUME(NumberLiteral) },
+        { ALT: () => this.CONSUME(StringLiteral) },
+        { ALT: () => this.CONSUME(Kw.true) },
+        { ALT: () => this.CONSUME(Kw.false) },
+      ]),
     ) as IToken;
-    return this.ACTION(() =>
-      real(t) ? { kind: 'bool', span: tokenSpan(t), value: t.image === 'true' } : null,
-    );
+    return this.ACTION((): ast.Expr | null => {
+      if (!real(t)) return null;
+      if (t.tokenType === NumberLiteral) return numberLit(t);
+      if (t.tokenType === StringLiteral) return stringLit(t);
+      return { kind: 'bool', span: tokenSpan(t), value: t.image === 'true' };
+    });
   });
 
   /** `name` or `name(args)`. */
@@ -764,19 +761,7 @@ class PmlParser extends EmbeddedActionsParser {
   primary = this.RULE('primary', (): ast.Expr | null => {
     return this.pick<ast.Expr>(
       (this.alts[11] ??= [
-        {
-          ALT: () => {
-            const t = this.CONSUME(NumberLiteral);
-            return this.ACTION(() => (real(t) ? numberLit(t) : null));
-          },
-        },
-        {
-          ALT: () => {
-            const t = this.CONSUME(StringLiteral);
-            return this.ACTION(() => (real(t) ? stringLit(t) : null));
-          },
-        },
-        { ALT: () => this.SUBRULE(this.boolLit) },
+        { ALT: () => this.SUBRULE(this.literal) },
         { ALT: () => this.SUBRULE(this.nameOrCall) },
         {
           ALT: () => {
