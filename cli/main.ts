@@ -201,6 +201,7 @@ function cmdFmt(args: string[], io: Io): number {
     else if (flags.has('--check')) {
       if (output !== text) {
         io.out(`${path}: not formatted`);
+        io.out(lineDiff(text, output, path));
         failed = true;
       }
     } else if (output !== text) {
@@ -209,6 +210,48 @@ function cmdFmt(args: string[], io: Io): number {
     }
   }
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * A unified diff (3 lines of context) between two texts, from a line-level LCS: enough to show in CI
+ * what `fmt` would change. Long diffs are cut after 60 lines.
+ */
+export function lineDiff(before: string, after: string, path: string): string {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  // LCS table from the end; models are small (the quadratic table is fine up to a few thousand lines)
+  const n = a.length;
+  const m = b.length;
+  if (n * m > 25_000_000)
+    return `  (${n} lines: too long to diff here; run proml fmt and review with git diff)`;
+  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const ops: { op: ' ' | '-' | '+'; text: string; ai: number; bi: number }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) ops.push({ op: ' ', text: a[i]!, ai: i++, bi: j++ });
+    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
+      ops.push({ op: '+', text: b[j]!, ai: i, bi: j++ });
+    else ops.push({ op: '-', text: a[i]!, ai: i++, bi: j });
+  }
+  const out = [`--- ${path}`, `+++ ${path} (formatted)`];
+  const changed = ops.map((o, k) => (o.op === ' ' ? -1 : k)).filter((k) => k >= 0);
+  let k = 0;
+  while (k < changed.length) {
+    const start = Math.max(0, changed[k]! - 3);
+    let end = Math.min(ops.length, changed[k]! + 4);
+    while (k + 1 < changed.length && changed[k + 1]! - 3 <= end)
+      end = Math.min(ops.length, changed[++k]! + 4);
+    const first = ops[start]!;
+    out.push(`@@ -${first.ai + 1} +${first.bi + 1} @@`);
+    for (const o of ops.slice(start, end)) out.push(`${o.op}${o.text}`);
+    k++;
+  }
+  if (out.length > 62) return [...out.slice(0, 62), `  ... (${out.length - 62} more diff lines)`].join('\n');
+  return out.join('\n');
 }
 
 function cmdAst(args: string[], io: Io): number {

@@ -73,6 +73,8 @@ describe('proml cli', () => {
     const check = proml(['fmt', '--check', file]);
     assert.equal(check.code, 1);
     assert.match(check.out, /not formatted/);
+    assert.match(check.out, /^-model m \{version "1" output y=1\}$/m);
+    assert.match(check.out, /^\+ {2}output y = 1$/m);
     assert.equal(proml(['fmt', file]).code, 0);
     assert.equal(readFileSync(file, 'utf8'), 'model m {\n  version "1"\n  output y = 1\n}\n');
     assert.equal(proml(['fmt', '--check', file]).code, 0);
