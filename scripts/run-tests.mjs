@@ -2,7 +2,11 @@
 // Test launcher: Node 20's `--test` does not expand globs, so we collect every `test/**/*.test.ts`
 // ourselves and hand the explicit list to `node --import tsx --test`. Extra args pass through;
 // `--update` is forwarded to the golden tests as PROML_UPDATE=1 (regenerates golden files).
-import { spawnSync } from 'node:child_process';
+// Files under test/emit/ import binaryen (~25 s under tsx's hooks): they run in a second
+// invocation with `--import ./scripts/preload-binaryen.mjs` (measured: preloading for every file
+// costs ~26 s more in total). A combined `# tests/# pass/# fail` summary closes the output, and
+// the exit code is non-zero when either run fails.
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -29,9 +33,48 @@ if (files.length === 0) {
 }
 const env = { ...process.env };
 if (update) env.PROML_UPDATE = '1';
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env,
-});
-process.exit(result.status ?? 1);
+const preloadDir = 'test/emit/';
+const runs = [
+  { loader: 'tsx', files: files.filter((f) => !f.startsWith(preloadDir)) },
+  { loader: './scripts/preload-binaryen.mjs', files: files.filter((f) => f.startsWith(preloadDir)) },
+].filter((r) => r.files.length > 0);
+
+/** Runs one `node --test` invocation, echoing its output; resolves to its exit status and summary. */
+function run({ loader, files: list }) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', loader, '--test', '--test-reporter=tap', ...list], {
+      cwd: root,
+      stdio: ['inherit', 'pipe', 'inherit'],
+      env,
+    });
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      text += chunk.toString('utf8');
+    });
+    child.on('close', (code) => {
+      const count = (name) => {
+        const all = [...text.matchAll(new RegExp(`^# ${name} (\\d+)$`, 'gm'))];
+        return all.length === 0 ? 0 : Number(all[all.length - 1][1]);
+      };
+      resolve({
+        status: code ?? 1,
+        tests: count('tests'),
+        pass: count('pass'),
+        fail: count('fail'),
+      });
+    });
+  });
+}
+
+const results = [];
+for (const r of runs) results.push(await run(r));
+const sum = (k) => results.reduce((a, r) => a + r[k], 0);
+const failed = results.some((r) => r.status !== 0);
+console.log(`# all runs (${runs.map((r) => `${r.loader}: ${r.files.length} files`).join(', ')})`);
+console.log(`# tests ${sum('tests')}`);
+console.log(`# pass ${sum('pass')}`);
+console.log(`# fail ${sum('fail')}`);
+for (const [i, r] of results.entries())
+  if (r.status !== 0) console.log(`# run ${i + 1} (${runs[i].loader}) exited with status ${r.status}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,7 @@
+// The wasm back end's public surface: compile a checked model, its IR and a coefficient bundle into
+// one self-contained scoring module (docs/abi.md). Input: CheckedModel, ir.Module, Bundle, options.
+// Output: module bytes plus the manifest embedded in them; unsupported constructs raise CompileError.
+
+export { CompileError, EMIT_CODES, type EmitCodeName } from './errors.js';
+export { emitScoringModule, type EmitOptions, type EmitResult } from './scoring.js';
+export { buildManifest, type ManifestParts } from './manifest.js';

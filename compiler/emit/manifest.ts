@@ -1,0 +1,54 @@
+// The `proml.manifest` custom section of a scoring module (docs/abi.md section 4).
+// Input: CheckedModel, the IR module, the bundle.json text (optional) and the layout choices the
+// emitter made. Output: an abi Manifest; the inputs and outputs come from compiler/schema.ts so the
+// descriptor order is the declaration order of inputs and the topological order of outputs.
+
+import { ABI_VERSION, HASH_SEED, UNICODE_VERSION, type BundleJson, type Manifest } from '../../abi/index.js';
+import { entryHash, sha256Hex } from '../../abi/node.js';
+import type * as ir from '../ir.js';
+import { inputSchema, outputSchema } from '../schema.js';
+import type { CheckedModel } from '../typed.js';
+
+export interface ManifestParts {
+  sourceText: string;
+  bundleJsonText: string | null;
+  compilerVersion: string;
+  strategies: Record<string, string>;
+  initialPages: number;
+}
+
+export function buildManifest(checked: CheckedModel, mod: ir.Module, p: ManifestParts): Manifest {
+  const bundleJson = p.bundleJsonText === null ? null : (JSON.parse(p.bundleJsonText) as BundleJson);
+  return {
+    abi: ABI_VERSION,
+    product: 'scoring',
+    model: {
+      name: checked.name,
+      version: checked.meta.version ?? '',
+      owner: checked.meta.owner,
+      purpose: checked.meta.purpose,
+      description: checked.meta.description,
+    },
+    compiler: { name: 'proml', version: p.compilerVersion },
+    sourceSha256: sha256Hex(p.sourceText),
+    bundleSha256: p.bundleJsonText === null ? null : sha256Hex(p.bundleJsonText),
+    inputs: inputSchema(checked),
+    entityBlocks: [],
+    outputs: outputSchema(checked),
+    components: mod.components.map((c) => {
+      const entry = bundleJson?.components[c.name];
+      return {
+        name: c.name,
+        kind: c.per === null ? c.kind : 'random_effect',
+        classes: c.outputWidth,
+        inputWidth: c.inputWidth,
+        per: c.per === null ? null : mod.inputs[c.per]!.name,
+        sha256: entry === undefined ? '' : entryHash(entry),
+      };
+    }),
+    fitted: [],
+    strategies: p.strategies,
+    semantics: { hash: 'murmur3_x86_32', seed: HASH_SEED, unicode: UNICODE_VERSION },
+    memory: { initialPages: p.initialPages, maxPages: null },
+  };
+}

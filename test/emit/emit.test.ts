@@ -1,0 +1,322 @@
+// The wasm back end, first slice, end to end: compile (emitScoringModule), instantiate with no
+// imports, score ≥ 10,000 generated rows through the ABI v1 descriptors and compare every output,
+// validity bit and rejection with the reference evaluator (within withinTolerance); the manifest
+// round-trips; unsupported constructs raise PML31xx. Run with `--import ./scripts/preload-binaryen.mjs`.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import {
+  EXPORTS,
+  MANIFEST_SECTION,
+  parseManifest,
+  parseRowsCsv,
+  type Bundle,
+  type Row,
+} from '../../abi/index.js';
+import { readBundle } from '../../abi/node.js';
+import { CompileError, EMIT_CODES, emitScoringModule } from '../../compiler/emit/index.js';
+import { checkSource, lowerModel, type CheckedModel } from '../../compiler/index.js';
+import { kernelModuleBytes } from '../../compiler/kernels.js';
+import { evaluate, randomBundle, randomRows, withinTolerance } from '../../compiler/reference/index.js';
+import { csvColumns } from '../../compiler/schema.js';
+import { MODELS_DIR, ROOT } from '../helpers.js';
+import { customSections, instantiate, score } from './host.js';
+
+const ROWS = 10_000;
+
+function model(body: string): { checked: CheckedModel; source: string } {
+  const source = `model t {\n version "1"\n owner "o"\n purpose "testing"\n${body}\n}\n`;
+  const r = checkSource('t.pml', source);
+  const errors = r.sink.items.filter((d) => d.severity === 'error');
+  assert.ok(
+    r.checked !== null && errors.length === 0,
+    errors.map((d) => `${d.code} ${d.message}`).join('\n'),
+  );
+  return { checked: r.checked, source };
+}
+
+async function compile(
+  checked: CheckedModel,
+  bundle: Bundle,
+  source: string,
+  bundleJsonText: string | null = null,
+) {
+  return emitScoringModule(checked, lowerModel(checked), bundle, { sourceText: source, bundleJsonText });
+}
+
+/** Scores rows in the module and in the reference; returns the disagreements (at most 10). */
+function differences(checked: CheckedModel, bundle: Bundle, bytes: Uint8Array, rows: Row[]): string[] {
+  const { exports, manifest } = instantiate(bytes);
+  const got = score(exports, manifest, rows);
+  const want = evaluate(checked, bundle, rows);
+  const bad: string[] = [];
+  const note = (s: string): void => {
+    if (bad.length < 10) bad.push(s);
+  };
+  let rejected = 0;
+  want.forEach((w, r) => {
+    const row = JSON.stringify(rows[r]);
+    if (w.rejected !== null) {
+      rejected++;
+      const idx = checked.inputs.findIndex((i) => i.name === w.rejected!.input);
+      const word = ((idx << 16) | Number(w.rejected.code.slice(3))) >>> 0;
+      if (got.status[r] !== word)
+        note(`row ${r} ${row}: status ${got.status[r]}, want ${word} (${w.rejected.code})`);
+      for (const o of manifest.outputs)
+        if (got.outputs[o.name]![r] !== null) note(`row ${r}: rejected but output '${o.name}' is present`);
+      return;
+    }
+    if (got.status[r] !== 0) note(`row ${r} ${row}: status ${got.status[r]}, want 0`);
+    for (const o of manifest.outputs) {
+      const g = got.outputs[o.name]![r]!;
+      const x = w.outputs[o.name]!;
+      if (x === null || g === null) {
+        if (x !== g) note(`row ${r} ${row}: '${o.name}' = ${String(g)}, want ${String(x)}`);
+      } else if (typeof x === 'boolean' || o.type === 'int') {
+        if (g !== x) note(`row ${r} ${row}: '${o.name}' = ${String(g)}, want ${String(x)}`);
+      } else if (!withinTolerance(g as number, x as number))
+        note(`row ${r} ${row}: '${o.name}' = ${g}, want ${String(x)}`);
+    }
+  });
+  if (got.result !== rejected) note(`proml_score returned ${got.result}, want ${rejected}`);
+  return bad;
+}
+
+function assertModuleShape(bytes: Uint8Array): void {
+  assert.ok(WebAssembly.validate(bytes));
+  const mod = new WebAssembly.Module(bytes);
+  assert.deepEqual(WebAssembly.Module.imports(mod), []);
+  assert.deepEqual(
+    WebAssembly.Module.exports(mod)
+      .map((e) => `${e.name}:${e.kind}`)
+      .sort(),
+    [
+      `${EXPORTS.memory}:memory`,
+      `${EXPORTS.abiVersion}:function`,
+      `${EXPORTS.alloc}:function`,
+      `${EXPORTS.reset}:function`,
+      `${EXPORTS.score}:function`,
+    ].sort(),
+  );
+}
+
+/** Numbers, missing values, defaults, required and range rejections, casts, logic, select, several outputs. */
+const MISSING = `
+  input x : f32
+  input y : f64 default 1.5
+  input k : int
+  input b : bool
+  input r : f32 in [0, 10] required
+  input q : int in [-5, 5]
+  input w : f64 in [-1, 0.1]
+  output o_if : f64 = if b then x * 2 else y - k
+  output o_co = coalesce(x, 0) + r
+  output o_miss : bool = is_missing(x) or k > 3
+  output o_cmp : bool = x < r
+  output o_int : int = abs(k) * 3 - coalesce(q, 7)
+  output o_neg = -x / (r + 1)
+  output o_minmax : f64 = max(min(y, 3.5), k) + coalesce(w, 0)
+  output o_clip = clip(r) + clip(x, -1, 1)
+  output o_floor = floor(x) + sqrt(r)
+  output o_not : bool = not b and x >= 0
+  output o_eq : bool = b == (k != 0)
+  output o_sel = if is_missing(x) then 0 else x
+  output o_div = k / (q + 1)
+  output o_ifint : int = if k > 0 then floor(k) else min(q, -2)
+`;
+
+/** The math kernels, f32 and f64, linked from the kernel module. */
+const KERNELS = `
+  input x : f32 default 0
+  input z : f64
+  input n : int default 2
+  output e1 = exp(clip(x, -20, 20))
+  output e2 : f64 = log1p(abs(z))
+  output e3 = sigmoid(x) * tanh(x / 3)
+  output e4 = log(abs(x) + 1) + sin(x) * cos(n)
+  output e5 : f64 = exp(-abs(z) / 4) + sigmoid(z) + tanh(z)
+  output e6 : f64 = log(abs(z)) + sin(z) - cos(z)
+  output e7 = log1p(x) + exp(x)
+`;
+
+/** Global linear components over f32, f64, int, bool and computed features; link and raw margins. */
+const LINEAR = `
+  input a : f32 default 0
+  input b : int in [-100, 100] default 1
+  input c : bool default false
+  input d : f64 required
+  input e : f32
+  feature fe = coalesce(e, -1)
+  component lin = linear(a, b, c, d, fe, a * a)
+  component lin2 = linear(fe, c, intercept = false)
+  output p = sigmoid(lin)
+  output m : f64 = lin
+  output both = lin + lin2 + (if is_missing(e) then 1 else 0)
+`;
+
+describe('emit: scoring module (first slice)', () => {
+  let kernels: Uint8Array;
+  before(async () => {
+    kernels = await kernelModuleBytes();
+  });
+
+  it('tiny_linear fixture: rows.csv and 10,000 generated rows agree with the reference', async () => {
+    const dir = join(MODELS_DIR, 'tiny_linear');
+    const source = readFileSync(join(dir, 'model.pml'), 'utf8');
+    const checked = checkSource('model.pml', source).checked!;
+    const bundle = readBundle(join(dir, 'bundle'));
+    const bundleJsonText = readFileSync(join(dir, 'bundle', 'bundle.json'), 'utf8');
+    const { bytes, manifest } = await compile(checked, bundle, source, bundleJsonText);
+    assertModuleShape(bytes);
+    const csv = parseRowsCsv(readFileSync(join(dir, 'rows.csv'), 'utf8'), csvColumns(checked));
+    assert.ok(csv.length > 0);
+    assert.deepEqual(differences(checked, bundle, bytes, csv), []);
+    assert.deepEqual(
+      differences(checked, bundle, bytes, randomRows(checked, bundle, { seed: 1, count: ROWS })),
+      [],
+    );
+    // the manifest round-trips and pins the source, the bundle and the component
+    const { manifest: embedded } = instantiate(bytes);
+    assert.deepEqual(embedded, manifest);
+    assert.equal(embedded.model.name, 'tiny_linear');
+    assert.equal(embedded.components[0]!.name, 'lin');
+    assert.match(embedded.components[0]!.sha256, /^[0-9a-f]{64}$/);
+    assert.match(embedded.bundleSha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(embedded.strategies['linear.weights'], 'f32');
+  });
+
+  for (const [name, body, seed] of [
+    ['missing values, defaults, rejections, casts, logic, select', MISSING, 11],
+    ['math kernels (f32 and f64)', KERNELS, 12],
+    ['linear components', LINEAR, 13],
+  ] as const) {
+    it(`${name}: ${ROWS} generated rows agree with the reference`, async () => {
+      const { checked, source } = model(body);
+      const sample = randomRows(checked, randomBundle(checked, { seed }), { seed, count: 200 });
+      const bundle = randomBundle(checked, { seed, sample });
+      const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+        sourceText: source,
+        kernelBytes: kernels,
+      });
+      assertModuleShape(bytes);
+      const rows = randomRows(checked, bundle, { seed: seed + 100, count: ROWS });
+      assert.deepEqual(differences(checked, bundle, bytes, rows), []);
+      assert.equal(manifest.outputs.length, checked.outputs.length);
+    });
+  }
+
+  it('rejections: required and range, first failing input in column order', async () => {
+    const { checked, source } = model(MISSING);
+    const bundle = randomBundle(checked, { seed: 1 });
+    const { bytes } = await compile(checked, bundle, source);
+    const rows: Row[] = [
+      { x: 1, y: 2, k: 3, b: true, r: null, q: 9, w: 0 }, // r missing (4101) before q out of range
+      { x: 1, y: 2, k: 3, b: true, r: 11, q: 0, w: 0 }, // r out of range
+      { x: 1, y: 2, k: 3, b: true, r: NaN, q: 0, w: 0 }, // NaN is out of range
+      { x: 1, y: 2, k: 3, b: true, r: 10, q: -6, w: 0 }, // q out of range
+      { x: 1, y: 2, k: 3, b: true, r: 0, q: 5, w: 0.1 }, // w = 0.1 exactly: accepted
+      { x: null, y: null, k: null, b: null, r: 1, q: null, w: null }, // all optional missing
+    ];
+    const { exports, manifest } = instantiate(bytes);
+    const got = score(exports, manifest, rows);
+    assert.deepEqual(got.status, [
+      (4 << 16) | 4101,
+      (4 << 16) | 4102,
+      (4 << 16) | 4102,
+      (5 << 16) | 4102,
+      0,
+      0,
+    ]);
+    assert.equal(got.result, 4);
+    assert.deepEqual(differences(checked, bundle, bytes, rows), []);
+  });
+
+  it('an input no output uses is still checked (required, range); zero rows is fine', async () => {
+    const { checked, source } = model(
+      'input a : f32 required\n input u : int in [0, 3] required\n output o = a * 2',
+    );
+    const { bytes } = await compile(checked, randomBundle(checked, { seed: 4 }), source);
+    const { exports, manifest } = instantiate(bytes);
+    const rows: Row[] = [
+      { a: 1, u: 1 },
+      { a: 1, u: 5 },
+      { a: 1, u: null },
+      { a: null, u: 9 },
+    ];
+    const got = score(exports, manifest, rows);
+    assert.deepEqual(got.status, [0, (1 << 16) | 4102, (1 << 16) | 4101, 4101]);
+    assert.deepEqual(got.outputs['o'], [2, null, null, null]);
+    assert.equal(got.result, 3);
+    assert.deepEqual(differences(checked, randomBundle(checked, { seed: 4 }), bytes, rows), []);
+    assert.equal(score(exports, manifest, []).result, 0);
+  });
+
+  it('ABI: version, aligned growing allocator, reset, fatal codes', async () => {
+    const { checked, source } = model(KERNELS);
+    const { bytes, manifest } = await compile(checked, randomBundle(checked, { seed: 2 }), source);
+    const { exports: e } = instantiate(bytes);
+    assert.equal(e.proml_abi_version(), 1);
+    assert.equal(e.memory.buffer.byteLength, manifest.memory.initialPages * 65536);
+    const a = e.proml_alloc(3);
+    const b = e.proml_alloc(1 << 20); // grows memory
+    assert.ok(a > 0 && a % 16 === 0 && b % 16 === 0 && b >= a + 16);
+    assert.ok(e.memory.buffer.byteLength >= b + (1 << 20));
+    e.proml_reset();
+    assert.equal(e.proml_alloc(3), a);
+    assert.equal(e.proml_alloc(0xfffffff0), 0); // beyond 4 GiB: 0, never a trap
+    e.proml_reset();
+    const st = e.proml_alloc(64);
+    assert.equal(e.proml_score(-1, 0, 0, st), -1);
+    assert.equal(e.proml_score((1 << 24) + 1, 0, 0, st), -1);
+    assert.equal(e.proml_score(1, 0, 0, st), -3);
+    assert.equal(e.proml_score(1, st, st, 0), -3);
+    assert.equal(e.proml_score(1, st, st, 0x7ffffff0), -3);
+  });
+
+  it('the same source compiles to the same bytes', async () => {
+    const { checked, source } = model(LINEAR);
+    const bundle = randomBundle(checked, { seed: 5 });
+    const one = await compile(checked, bundle, source);
+    const two = await compile(checked, bundle, source);
+    assert.deepEqual(one.bytes, two.bytes);
+    const sections = customSections(new WebAssembly.Module(one.bytes), MANIFEST_SECTION);
+    assert.equal(
+      parseManifest(new TextDecoder().decode(sections[0]!)).sourceSha256,
+      one.manifest.sourceSha256,
+    );
+  });
+
+  for (const [what, body, code] of [
+    ['a string input', 'input s : string default ""\n output o = length(s) + 1', EMIT_CODES.unsupportedInput],
+    ['pow', 'input x : f32 default 1\n output o = pow(x, 2.5)', EMIT_CODES.unsupportedOp],
+    [
+      'a gbdt component',
+      'input x : f32\n component g = gbdt(x)\n output o = g',
+      EMIT_CODES.unsupportedComponent,
+    ],
+    [
+      'a vector output',
+      'input x : f32 default 0\n output o = softmax(concat(x, x))',
+      EMIT_CODES.unsupportedOp,
+    ],
+  ] as const) {
+    it(`unsupported: ${what} is ${code}, not a wrong result`, async () => {
+      const { checked, source } = model(body);
+      const bundle = randomBundle(checked, { seed: 3 });
+      await assert.rejects(compile(checked, bundle, source), (err: unknown) => {
+        assert.ok(err instanceof CompileError, String(err));
+        assert.equal(err.code, code);
+        assert.match(err.message, /not supported yet by this back end/);
+        return true;
+      });
+    });
+  }
+
+  it('every emit code is documented in docs/errors.md', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
+    for (const code of Object.values(EMIT_CODES))
+      assert.match(doc, new RegExp(`^\\| ${code} \\| error `, 'm'));
+  });
+});
