@@ -1,10 +1,12 @@
 // The `proml` command line: parses flags and calls the libraries; no logic of its own.
 // Input: argv. Output: text on stdout/stderr and an exit code (see EXIT below and `proml --help`).
 
-import { readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync, readdirSync, existsSync, statSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseRowsCsv } from '../abi/index.js';
-import { readBundle, sha256Hex } from '../abi/node.js';
+import { BundleError, readBundle, sha256Hex } from '../abi/node.js';
+import { parseManifest, MANIFEST_SECTION, type Manifest } from '../abi/index.js';
+import { readWasmInfo, WasmFormatError } from './wasm-info.js';
 import {
   checkBundle,
   checkSource,
@@ -45,6 +47,11 @@ Commands:
   fmt [--check] <file|dir...>  format models in place (--check: only list files that would change;
                          --stdout: print instead of writing; '-' reads standard input)
   ast [--syntax] <file>  print the typed model as JSON (--syntax: the untyped syntax tree)
+  compile <model.pml> --coefficients <bundle/> -o <model.wasm>
+                         compile a model and its trained coefficients into one .wasm
+                         (--no-optimize: skip binaryen's optimizer)
+  inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
+  wat <model.wasm>       the module as WebAssembly text, for debugging
   demo                   check and format every example model under fixtures/models
   help                   show this help
 
@@ -113,6 +120,12 @@ async function run(argv: string[], io: Io): Promise<number> {
       return cmdAst(rest, io);
     case 'demo':
       return cmdDemo(rest, io);
+    case 'compile':
+      return cmdCompile(rest, io);
+    case 'inspect':
+      return cmdInspect(rest, io);
+    case 'wat':
+      return cmdWat(rest, io);
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }
@@ -270,6 +283,192 @@ function cmdAst(args: string[], io: Io): number {
   printDiagnostics(r, io);
   if (r.checked === null || r.sink.hasErrors) return EXIT.failed;
   io.out(JSON.stringify(checkedModelToJSON(r.checked), null, 2));
+  return EXIT.ok;
+}
+
+/** `--name value` options: returns their values and the remaining positional arguments. */
+function takeOptions(
+  args: string[],
+  valued: Record<string, string[]>,
+  flags: string[],
+): { values: Map<string, string>; flags: Set<string>; rest: string[] } {
+  const values = new Map<string, string>();
+  const set = new Set<string>();
+  const rest: string[] = [];
+  const canonical = new Map<string, string>();
+  for (const [name, aliases] of Object.entries(valued))
+    for (const a of [name, ...aliases]) canonical.set(a, name);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const c = canonical.get(a);
+    if (c !== undefined) {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      values.set(c, v);
+    } else if (flags.includes(a)) set.add(a);
+    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
+    else rest.push(a);
+  }
+  return { values, flags: set, rest };
+}
+
+/** Writes a file atomically (temporary file, then rename): never a half-written output. */
+function writeAtomically(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(resolve(path)), `.${Date.now()}-${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+async function cmdCompile(args: string[], io: Io): Promise<number> {
+  const { values, flags, rest } = takeOptions(args, { '--coefficients': ['-c'], '--output': ['-o'] }, [
+    '--no-optimize',
+    '--transform-only',
+  ]);
+  if (rest.length !== 1) throw new UsageError('compile: give exactly one model file');
+  if (flags.has('--transform-only'))
+    throw new UsageError(
+      'compile: --transform-only is not supported yet (the transform module comes with the trainer)',
+    );
+  const path = rest[0]!;
+  const bundleDir = values.get('--coefficients');
+  const out = values.get('--output');
+  if (bundleDir === undefined) throw new UsageError('compile: --coefficients <bundle dir> is required');
+  if (out === undefined) throw new UsageError('compile: -o <file.wasm> is required');
+  const text = readSource(path);
+  const r = checkSource(path, text);
+  printDiagnostics(r, io);
+  if (r.checked === null || r.sink.hasErrors) {
+    io.err(`${path}: not compiled: fix the errors above first`);
+    return EXIT.failed;
+  }
+  let bundle;
+  try {
+    bundle = readBundle(bundleDir);
+  } catch (e) {
+    if (e instanceof BundleError) {
+      io.err(`${bundleDir}: error ${e.message}${e.hint ? `\n  = hint: ${e.hint}` : ''}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  const issues = checkBundle(r.checked, bundle, sha256Hex(text));
+  for (const d of issues)
+    io.err(`${bundleDir}: ${d.severity} ${d.code}: ${d.message}${d.hint ? `\n  = hint: ${d.hint}` : ''}`);
+  if (issues.some((d) => d.severity === 'error')) return EXIT.failed;
+  // the back end imports binaryen: load it only for this command (bin.mjs preloads it before tsx)
+  const emit = await import('../compiler/emit/index.js');
+  const started = performance.now();
+  let result;
+  try {
+    result = await emit.emitScoringModule(r.checked, lowerModel(r.checked), bundle, {
+      sourceText: text,
+      bundleJsonText: readFileSync(join(bundleDir, 'bundle.json'), 'utf8'),
+      compilerVersion: version(),
+      optimize: !flags.has('--no-optimize'),
+    });
+  } catch (e) {
+    if (e instanceof emit.CompileError) {
+      io.err(`${path}: error ${e.message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  writeAtomically(out, result.bytes);
+  io.err(
+    `compiled ${path} → ${out} (${result.bytes.length.toLocaleString('en-US')} bytes, ${(performance.now() - started).toFixed(0)} ms)`,
+  );
+  return EXIT.ok;
+}
+
+function readModule(path: string): Uint8Array {
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
+  return new Uint8Array(readFileSync(path));
+}
+
+function cmdInspect(args: string[], io: Io): number {
+  const { files } = splitFlags(args, []);
+  if (files.length !== 1) throw new UsageError('inspect: give exactly one .wasm file');
+  const path = files[0]!;
+  const bytes = readModule(path);
+  let info;
+  try {
+    info = readWasmInfo(bytes);
+  } catch (e) {
+    if (e instanceof WasmFormatError) {
+      io.err(`${path}: error PML4001: ${e.message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  const raw = info.custom.get(MANIFEST_SECTION);
+  let manifest: Manifest | null = null;
+  let problem: string | null = null;
+  if (raw === undefined) problem = `no '${MANIFEST_SECTION}' section: not a proml module`;
+  else {
+    try {
+      manifest = parseManifest(new TextDecoder().decode(raw));
+    } catch (e) {
+      problem = e instanceof Error ? e.message : String(e);
+    }
+  }
+  io.out(`${path}: ${bytes.length.toLocaleString('en-US')} bytes, sha256 ${sha256Hex(bytes)}`);
+  if (manifest !== null) {
+    const m = manifest;
+    io.out(
+      `model     ${m.model.name} ${m.model.version ?? ''}  owner ${m.model.owner ?? '-'}  purpose ${m.model.purpose ?? '-'}`,
+    );
+    io.out(`product   ${m.product}, ABI ${m.abi}, compiled by ${m.compiler.name} ${m.compiler.version}`);
+    io.out(`source    sha256 ${m.sourceSha256}`);
+    io.out(`bundle    sha256 ${m.bundleSha256 ?? '-'}`);
+    io.out('inputs');
+    for (const i of m.inputs) {
+      const rules = [
+        i.required ? 'required' : null,
+        i.default !== null && i.default !== undefined ? `default ${JSON.stringify(i.default)}` : null,
+        i.range ? `in [${i.range.lo}, ${i.range.hi}]` : null,
+        i.pii ? 'pii' : null,
+      ].filter((x) => x !== null);
+      io.out(`  ${i.name} : ${JSON.stringify(i.type)}${rules.length > 0 ? '  ' + rules.join(' ') : ''}`);
+    }
+    io.out('outputs');
+    for (const o of m.outputs) io.out(`  ${o.name} : ${o.type}${o.size > 1 ? ` x ${o.size}` : ''}`);
+    io.out('components');
+    for (const c of m.components)
+      io.out(
+        `  ${c.name} : ${c.kind} [${c.inputWidth} -> ${c.classes}]${c.per ? ` per ${c.per}` : ''}  sha256 ${c.sha256}`,
+      );
+    io.out(`strategies ${JSON.stringify(m.strategies)}`);
+  } else io.out(`manifest  ${problem}`);
+  io.out('sections');
+  for (const s of info.sections)
+    io.out(`  ${s.name.padEnd(24)} ${s.size.toLocaleString('en-US').padStart(10)} bytes`);
+  io.out(
+    `imports   ${info.importCount === 0 ? 'none' : `${info.importCount} (first: ${info.firstImport?.module}.${info.firstImport?.name}) — a proml module must import nothing`}`,
+  );
+  io.out(`exports   ${info.exports.map((e) => `${e.name} (${e.kind})`).join(', ')}`);
+  return manifest !== null && info.importCount === 0 ? EXIT.ok : EXIT.failed;
+}
+
+async function cmdWat(args: string[], io: Io): Promise<number> {
+  const { files } = splitFlags(args, []);
+  if (files.length !== 1) throw new UsageError('wat: give exactly one .wasm file');
+  const bytes = readModule(files[0]!);
+  if (!WebAssembly.validate(bytes)) {
+    io.err(`${files[0]}: error PML4001: not a valid WebAssembly module`);
+    return EXIT.failed;
+  }
+  const binaryen = (await import('binaryen')).default;
+  const m = binaryen.readBinary(bytes);
+  try {
+    m.setFeatures(binaryen.Features.All);
+    io.out(m.emitText());
+  } finally {
+    m.dispose();
+  }
   return EXIT.ok;
 }
 

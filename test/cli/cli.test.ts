@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -97,5 +97,70 @@ describe('proml cli', () => {
     const r = proml(['demo']);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /all \d+ models check cleanly/);
+  });
+
+  it('compile → inspect → wat on a model the back end supports', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proml-'));
+    const out = join(dir, 'tiny.wasm');
+    const m = 'fixtures/models/tiny_linear';
+    const c = proml(['compile', `${m}/model.pml`, '--coefficients', `${m}/bundle`, '-o', out]);
+    assert.equal(c.code, 0, c.err);
+    assert.match(c.err, /compiled .* bytes/);
+    const bytes = readFileSync(out);
+    assert.ok(WebAssembly.validate(bytes));
+    const i = proml(['inspect', out]);
+    assert.equal(i.code, 0, i.err);
+    assert.match(i.out, /model {5}tiny_linear 0\.1\.0/);
+    assert.match(i.out, /imports {3}none/);
+    assert.match(i.out, /exports {3}memory \(memory\), proml_abi_version/);
+    const w = proml(['wat', out]);
+    assert.equal(w.code, 0, w.err);
+    assert.match(w.out, /^\(module/);
+    assert.match(w.out, /\(export "proml_score"/);
+  });
+
+  it('compile refuses clearly, and writes nothing, for unsupported models and wrong or corrupt bundles', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proml-'));
+    const out = join(dir, 'x.wasm');
+    const unsupported = proml([
+      'compile',
+      'fixtures/models/job_apply/model.pml',
+      '--coefficients',
+      'fixtures/models/job_apply/bundle',
+      '-o',
+      out,
+    ]);
+    assert.equal(unsupported.code, 1);
+    assert.match(unsupported.err, /error PML31\d\d: not supported yet/);
+    const wrong = proml([
+      'compile',
+      'fixtures/models/job_apply/model.pml',
+      '--coefficients',
+      'fixtures/models/tiny_linear/bundle',
+      '-o',
+      out,
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /error PML3010: the bundle was trained for model 'tiny_linear'/);
+    const corrupt = join(dir, 'bundle');
+    cpSync('fixtures/models/tiny_linear/bundle', corrupt, { recursive: true });
+    const table = readdirSync(corrupt).find((f) => f.endsWith('.arrow'))!;
+    const t = readFileSync(join(corrupt, table));
+    t[t.length - 9] ^= 0xff;
+    writeFileSync(join(corrupt, table), t);
+    const bad = proml([
+      'compile',
+      'fixtures/models/tiny_linear/model.pml',
+      '--coefficients',
+      corrupt,
+      '-o',
+      out,
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /PML3005/);
+    assert.equal(existsSync(out), false, 'no output file after a failed compile');
+    const notWasm = proml(['inspect', 'package.json']);
+    assert.equal(notWasm.code, 1);
+    assert.match(notWasm.err, /PML4001: not a WebAssembly module/);
   });
 });
