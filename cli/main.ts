@@ -119,7 +119,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'ast':
       return cmdAst(rest, io);
     case 'demo':
-      return cmdDemo(rest, io);
+      return await cmdDemo(rest, io);
     case 'compile':
       return cmdCompile(rest, io);
     case 'inspect':
@@ -477,8 +477,9 @@ async function cmdWat(args: string[], io: Io): Promise<number> {
  * canonically formatted, lower it to IR, check its coefficient bundle, and score its sample rows with
  * the reference evaluator (the oracle the compiled module will be tested against). Prints a table.
  */
-function cmdDemo(args: string[], io: Io): number {
+async function cmdDemo(args: string[], io: Io): Promise<number> {
   splitFlags(args, []);
+  const emit = await import('../compiler/emit/index.js');
   const dir = join(ROOT, 'fixtures', 'models');
   const names = readdirSync(dir)
     .filter((n) => existsSync(join(dir, n, 'model.pml')))
@@ -511,7 +512,7 @@ function cmdDemo(args: string[], io: Io): number {
     if (errs > 0 || m === null) {
       bad++;
       printDiagnostics(r, io);
-      rows.push([n, '-', '-', '-', `${plural(errs, 'error')}`, '-', '-', '-', '-', '-', '-']);
+      rows.push([n, '-', '-', '-', `${plural(errs, 'error')}`, '-', '-', '-', '-', '-', '-', '-']);
       continue;
     }
     const ir = lowerModel(m);
@@ -519,9 +520,20 @@ function cmdDemo(args: string[], io: Io): number {
     let scored = '-';
     let rejected = '-';
     let first = '-';
+    let wasm = '-';
     const bundleDir = join(dir, n, 'bundle');
     if (existsSync(bundleDir)) {
       const bundle = readBundle(bundleDir);
+      try {
+        const compiled = await emit.emitScoringModule(m, ir, bundle, {
+          sourceText: text,
+          compilerVersion: version(),
+        });
+        wasm = `${compiled.bytes.length.toLocaleString('en-US')} bytes`;
+      } catch (e) {
+        if (!(e instanceof emit.CompileError)) throw e;
+        wasm = `not yet (${e.code})`;
+      }
       const issues = checkBundle(m, bundle, sha256Hex(text)).filter((d) => d.severity === 'error');
       bundleState = issues.length === 0 ? 'ok' : `${plural(issues.length, 'error')}`;
       const csv = join(dir, n, 'rows.csv');
@@ -548,6 +560,7 @@ function cmdDemo(args: string[], io: Io): number {
       scored,
       rejected,
       first,
+      wasm,
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
