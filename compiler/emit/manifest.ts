@@ -33,7 +33,14 @@ export function buildManifest(checked: CheckedModel, mod: ir.Module, p: Manifest
     sourceSha256: sha256Hex(p.sourceText),
     bundleSha256: p.bundleJsonText === null ? null : sha256Hex(p.bundleJsonText),
     inputs: inputSchema(checked),
-    entityBlocks: [],
+    entityBlocks: mod.components
+      .filter((c) => c.per !== null)
+      .map((c) => ({
+        component: c.name,
+        entity: mod.inputs[c.per!]!.name,
+        width: c.outputWidth * ((c.intercept ? 1 : 0) + c.inputWidth),
+        elem: 'f64' as const,
+      })),
     outputs: outputSchema(checked),
     components: mod.components.map((c) => {
       const entry = bundleJson?.components[c.name];

@@ -124,9 +124,9 @@ describe('proml cli', () => {
     const out = join(dir, 'x.wasm');
     const unsupported = proml([
       'compile',
-      'fixtures/models/job_apply/model.pml',
+      'fixtures/models/pymk/model.pml',
       '--coefficients',
-      'fixtures/models/job_apply/bundle',
+      'fixtures/models/pymk/bundle',
       '-o',
       out,
     ]);

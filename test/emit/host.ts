@@ -1,10 +1,11 @@
 // A minimal host for the emitter's tests (not the runtime): instantiate a scoring module, copy rows
 // in column by column per the ABI v1 descriptors, call proml_score, read outputs and the status.
 // Input: module bytes, its manifest, rows `{input: value | null}`. Output: per output a column of
-// values (null = missing), the status words and proml_score's result. Scalar inputs only.
+// values (null = missing), the status words and proml_score's result. Scalar, string and category
+// inputs (a Uint8Array value passes raw bytes, e.g. invalid UTF-8).
 
 import { INPUT_DESCRIPTOR, MANIFEST_SECTION, OUTPUT_DESCRIPTOR, parseManifest } from '../../abi/index.js';
-import type { Manifest, Row } from '../../abi/index.js';
+import { entityKey, type Bundle, type Manifest, type Row } from '../../abi/index.js';
 
 export interface ModuleExports {
   memory: WebAssembly.Memory;
@@ -43,7 +44,8 @@ function bytesOf(kind: string, n: number): number {
   return n * (kind === 'f64' ? 8 : 4);
 }
 
-export function score(exports: ModuleExports, manifest: Manifest, rows: Row[]): HostResult {
+/** Scores rows; entity-block columns are looked up in `bundle` (an unknown or missing id: a null block). */
+export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], bundle?: Bundle): HostResult {
   const n = rows.length;
   const e = exports;
   e.proml_reset();
@@ -52,17 +54,57 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[]): 
     if (p === 0) throw new Error('proml_alloc failed');
     return p;
   };
-  const inputs = manifest.inputs.map((c) => ({
+  const enc = new TextEncoder();
+  const isText = (kind: string): boolean => kind === 'string' || kind === 'category';
+  const texts = manifest.inputs.map((c) =>
+    isText(c.type.kind)
+      ? rows.map((row) => {
+          const v = row[c.name] as unknown;
+          return v instanceof Uint8Array ? v : typeof v === 'string' ? enc.encode(v) : null;
+        })
+      : null,
+  );
+  // bags: list<utf8> / list<int32>, null items marked in the child validity bitmap
+  const bags = manifest.inputs.map((c) => {
+    if (c.type.kind !== 'bag') return null;
+    const items: (string | number | Uint8Array | null)[][] = rows.map((row) => {
+      const v = row[c.name] as unknown;
+      return Array.isArray(v) ? (v as (string | number | Uint8Array | null)[]) : [];
+    });
+    const flat = items.flat();
+    const bytes = flat.map((x) =>
+      x instanceof Uint8Array ? x : typeof x === 'string' ? enc.encode(x) : new Uint8Array(0),
+    );
+    const m = flat.length;
+    return {
+      items,
+      flat,
+      bytes,
+      offsets: alloc(4 * (n + 1)),
+      values: alloc(c.type.elem === 'string' ? 4 * (m + 1) : 4 * m),
+      data: alloc(bytes.reduce((t, b) => t + b.length, 0)),
+      child: alloc(Math.ceil(m / 8)),
+    };
+  });
+  const inputs = manifest.inputs.map((c, i) => ({
     col: c,
     validity: alloc(Math.ceil(n / 8)),
-    values: alloc(bytesOf(c.type.kind, n)),
+    values: alloc(
+      texts[i] === null ? bytesOf(c.type.kind, n) : texts[i]!.reduce((t, b) => t + (b?.length ?? 0), 0),
+    ),
+    offsets: texts[i] === null ? 0 : alloc(4 * (n + 1)),
   }));
   const outputs = manifest.outputs.map((c) => ({
     col: c,
     validity: alloc(Math.ceil(n / 8)),
     values: alloc(bytesOf(c.type, n)),
   }));
-  const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, inputs.length));
+  const blocks = manifest.entityBlocks.map((b) => ({
+    b,
+    validity: alloc(Math.ceil(n / 8)),
+    values: alloc(8 * b.width * n),
+  }));
+  const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, inputs.length + blocks.length));
   const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outputs.length));
   const status = alloc(4 * n);
   // views only after the last alloc (growth detaches them)
@@ -74,8 +116,51 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[]): 
     for (let k = 0; k < INPUT_DESCRIPTOR.size; k += 4) dv.setUint32(d + k, 0, true);
     dv.setUint32(d + INPUT_DESCRIPTOR.validity, inp.validity, true);
     dv.setUint32(d + INPUT_DESCRIPTOR.values, inp.values, true);
+    dv.setUint32(d + INPUT_DESCRIPTOR.offsets, inp.offsets, true);
     const kind = inp.col.type.kind;
     u8.fill(0, inp.validity, inp.validity + Math.ceil(n / 8));
+    const bag = bags[i];
+    if (bag !== null && bag !== undefined) {
+      dv.setUint32(d + INPUT_DESCRIPTOR.values, bag.values, true);
+      dv.setUint32(d + INPUT_DESCRIPTOR.offsets, bag.offsets, true);
+      dv.setUint32(d + INPUT_DESCRIPTOR.data, bag.data, true);
+      dv.setUint32(d + INPUT_DESCRIPTOR.childValidity, bag.child, true);
+      u8.fill(0, bag.child, bag.child + Math.ceil(bag.flat.length / 8));
+      let item = 0;
+      let at = 0;
+      bag.items.forEach((items, r) => {
+        dv.setInt32(bag.offsets + 4 * r, item, true);
+        const v = rows[r]![inp.col.name];
+        if (v !== null && v !== undefined) u8[inp.validity + (r >> 3)]! |= 1 << (r & 7);
+        for (const x of items) {
+          if (x !== null) u8[bag.child + (item >> 3)]! |= 1 << (item & 7);
+          if (typeof x === 'number') dv.setInt32(bag.values + 4 * item, x, true);
+          else {
+            dv.setInt32(bag.values + 4 * item, at, true);
+            u8.set(bag.bytes[item]!, bag.data + at);
+            at += bag.bytes[item]!.length;
+          }
+          item++;
+        }
+      });
+      dv.setInt32(bag.offsets + 4 * n, item, true);
+      if (inp.col.type.kind === 'bag' && inp.col.type.elem === 'string')
+        dv.setInt32(bag.values + 4 * item, at, true);
+      return;
+    }
+    const text = texts[i];
+    if (text !== null && text !== undefined) {
+      let at = 0;
+      text.forEach((b, r) => {
+        dv.setInt32(inp.offsets + 4 * r, at, true);
+        if (b === null) return;
+        u8[inp.validity + (r >> 3)]! |= 1 << (r & 7);
+        u8.set(b, inp.values + at);
+        at += b.length;
+      });
+      dv.setInt32(inp.offsets + 4 * n, at, true);
+      return;
+    }
     if (kind === 'bool') u8.fill(0, inp.values, inp.values + Math.ceil(n / 8));
     rows.forEach((row, r) => {
       const v = row[inp.col.name];
@@ -91,7 +176,26 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[]): 
       else if (kind === 'int') dv.setInt32(inp.values + 4 * r, v as number, true);
       else if (kind === 'bool') {
         if (v === true) u8[inp.values + (r >> 3)]! |= 1 << (r & 7);
+      } else if (kind === 'entity') {
+        // ids stay on the host: only the validity bit is passed
       } else throw new Error(`host: input type ${kind} is not supported`);
+    });
+  });
+  blocks.forEach((blk, k) => {
+    const d = inTable + (inputs.length + k) * INPUT_DESCRIPTOR.size;
+    for (let q = 0; q < INPUT_DESCRIPTOR.size; q += 4) dv.setUint32(d + q, 0, true);
+    dv.setUint32(d + INPUT_DESCRIPTOR.validity, blk.validity, true);
+    dv.setUint32(d + INPUT_DESCRIPTOR.values, blk.values, true);
+    u8.fill(0, blk.validity, blk.validity + Math.ceil(n / 8));
+    const coef = bundle?.components.get(blk.b.component);
+    rows.forEach((row, r) => {
+      const id = row[blk.b.entity];
+      for (let q = 0; q < blk.b.width; q++) dv.setFloat64(blk.values + 8 * (r * blk.b.width + q), NaN, true);
+      if (id === null || id === undefined || coef?.kind !== 'random_effect') return;
+      const block = coef.blocks.get(entityKey(id as string | number));
+      if (block === undefined) return;
+      u8[blk.validity + (r >> 3)]! |= 1 << (r & 7);
+      block.forEach((x, q) => dv.setFloat64(blk.values + 8 * (r * blk.b.width + q), x, true));
     });
   });
   outputs.forEach((o, j) => {
