@@ -16,7 +16,9 @@ import {
   ROW_ERRORS,
   WASM_PAGE,
   type Bundle,
+  type ComponentCoefficients,
   type Manifest,
+  type TransformParams,
 } from '../../abi/index.js';
 import type * as ir from '../ir.js';
 import { kernelModuleBytes } from '../kernels.js';
@@ -24,6 +26,7 @@ import type { CheckedModel } from '../typed.js';
 import { HASH_SEED, hashString, utf8 } from '../../abi/hash.js';
 import { CompileError } from './errors.js';
 import { buildManifest } from './manifest.js';
+import { defaultTreeLayout, emitTrees, type TreeEnv, type TreeLayout } from './trees.js';
 
 export interface EmitOptions {
   /** The .pml source text (its SHA-256 goes into the manifest). */
@@ -35,6 +38,19 @@ export interface EmitOptions {
   optimize?: boolean;
   /** Kernel module bytes (default: kernelModuleBytes()). */
   kernelBytes?: Uint8Array;
+  /** Emit SIMD128 code for MLP layers (default true); false gives the scalar build (same results). */
+  simd?: boolean;
+  /** MLP: independent accumulators per step (f64x2 pairs; default 2). */
+  mlpUnroll?: number;
+  /** Tree-ensemble layout for every gbdt (default: chosen per ensemble by defaultTreeLayout). */
+  treeLayout?: TreeLayout;
+}
+
+/** Lowering choices the generator reads (EmitOptions with defaults applied). */
+interface Strategy {
+  simd: boolean;
+  mlpUnroll: number;
+  treeLayout: TreeLayout | null;
 }
 
 export interface EmitResult {
@@ -53,9 +69,10 @@ const FEATURES =
   binaryen.Features.SignExt |
   binaryen.Features.NontrappingFPToInt;
 
-const KERNEL_FUNCTIONS = ['exp', 'log', 'log1p', 'sigmoid', 'tanh', 'sin', 'cos'] as const;
-type KernelFn = (typeof KERNEL_FUNCTIONS)[number] | 'pow';
+/** Math kernels of assembly/math.ts, called by their internal names (`expF32`, `tanhF64`, ...). */
+type KernelFn = 'exp' | 'log' | 'log1p' | 'sigmoid' | 'tanh' | 'sin' | 'cos' | 'pow';
 
+/** Every IR op but the text ones that still wait for their kernels. */
 const SUPPORTED_OPS = new Set<ir.Op>([
   'input',
   'const',
@@ -65,6 +82,8 @@ const SUPPORTED_OPS = new Set<ir.Op>([
   'is_missing',
   'coalesce',
   'cast',
+  'splat',
+  'label',
   'add',
   'sub',
   'mul',
@@ -80,41 +99,38 @@ const SUPPORTED_OPS = new Set<ir.Op>([
   'or',
   'not',
   'select',
+  'exp',
+  'log',
+  'log1p',
+  'sqrt',
+  'abs',
+  'sigmoid',
+  'tanh',
+  'sin',
+  'cos',
+  'floor',
+  'pow',
   'min',
   'max',
-  'abs',
-  'floor',
   'clip',
-  'sqrt',
-  'component',
-  'label',
-  'lookup',
-  'bucketize',
-  'onehot',
-  'hash',
   'length',
   'count',
   'overlap',
-  'cross',
-  'pow',
-  ...KERNEL_FUNCTIONS,
-]);
-/** Ops whose result (or operands) may be a string, a category or a sparse vector. */
-const NON_SCALAR_OK = new Set<ir.Op>([
-  'input',
-  'label',
-  'lookup',
-  'bucketize',
   'onehot',
   'hash',
-  'default',
-  'require',
-  'const',
-  'coalesce',
-  'is_missing',
-  'count',
-  'overlap',
   'cross',
+  'bucketize',
+  'lookup',
+  'concat',
+  'dot',
+  'sum',
+  'argmax',
+  'softmax',
+  'standardize',
+  'quantiles',
+  'vocab',
+  'component',
+  'calibrate',
 ]);
 
 /** Text kernels of assembly/text.ts, called by their internal names. */
@@ -137,67 +153,93 @@ function wasmType(s: S): binaryen.Type {
   return s === 'f32' ? binaryen.f32 : s === 'f64' ? binaryen.f64 : binaryen.i32;
 }
 
-/** Rejects what this slice does not implement, before any code is generated. */
+/** Rejects what this back end does not implement, and bundles that do not fit, before any code is generated. */
 function checkSupported(checked: CheckedModel, mod: ir.Module, bundle: Bundle): void {
   mod.inputs.forEach((inp, i) => {
-    if (inp.type.k !== 'scalar' && inp.type.k !== 'str' && inp.type.k !== 'entity' && inp.type.k !== 'bag')
+    const k = inp.type.k;
+    if (k !== 'scalar' && k !== 'str' && k !== 'entity' && k !== 'bag' && k !== 'vec')
       throw new CompileError(
         'unsupportedInput',
-        `not supported yet by this back end: input '${inp.name}' of type ${checked.inputs[i]?.declared.kind ?? inp.type.k}`,
+        `not supported yet by this back end: input '${inp.name}' of type ${checked.inputs[i]?.declared.kind ?? k}`,
       );
   });
   for (const n of mod.nodes) {
     if (!SUPPORTED_OPS.has(n.op))
       throw new CompileError('unsupportedOp', `not supported yet by this back end: ${n.op}`);
-    if (n.op !== 'component' && !NON_SCALAR_OK.has(n.op)) scalarOf(n, n.op);
   }
   for (const c of mod.components) {
     const what = `component '${c.name}'`;
-    if (c.kind !== 'linear')
-      throw new CompileError('unsupportedComponent', `not supported yet by this back end: ${c.kind} ${what}`);
-
-    if (c.outputWidth !== 1)
-      throw new CompileError(
-        'unsupportedComponent',
-        `not supported yet by this back end: ${what} with classes`,
+    const coef = bundle.components.get(c.name);
+    if (coef === undefined)
+      throw new CompileError('missingCoefficients', `the bundle has no coefficients for ${what}`);
+    const shape = (detail: string): CompileError =>
+      new CompileError(
+        'missingCoefficients',
+        `the bundle's coefficients for ${what} do not fit its shape: ${detail}`,
       );
+    if (coef.classes !== c.outputWidth)
+      throw shape(`${coef.classes} classes, the model declares ${c.outputWidth}`);
+    if (coef.inputWidth !== c.inputWidth)
+      throw shape(`input width ${coef.inputWidth}, the model's features make ${c.inputWidth}`);
     for (const f of c.features) {
       const fn = mod.nodes[f.node]!;
       const t = fn.type;
-      if (t.k === 'sparse' && (fn.op === 'onehot' || fn.op === 'hash' || fn.op === 'cross')) continue;
+      if (t.k === 'sparse' && c.kind !== 'gbdt') continue;
+      if (t.k === 'cat' && c.kind === 'gbdt') continue;
+      if (t.k === 'vec' && f.width === t.n) {
+        if (t.opt && c.kind !== 'gbdt')
+          throw new CompileError('unsupportedComponent', `${what}: feature '${f.text}' may be missing`);
+        continue;
+      }
       if (t.k !== 'scalar' || f.width !== 1)
         throw new CompileError(
           'unsupportedComponent',
           `not supported yet by this back end: ${what} feature '${f.text}' of type ${t.k}`,
         );
-      if (t.opt)
+      if (t.opt && c.kind !== 'gbdt')
         throw new CompileError('unsupportedComponent', `${what}: feature '${f.text}' may be missing`);
     }
-    const coef = bundle.components.get(c.name);
-    if (coef === undefined)
-      throw new CompileError('missingCoefficients', `the bundle has no coefficients for ${what}`);
     if (c.per !== null) {
-      if (
-        coef.kind !== 'random_effect' ||
-        coef.classes !== 1 ||
-        coef.inputWidth !== c.inputWidth ||
-        coef.intercept !== c.intercept ||
-        coef.blockWidth !== (coef.intercept ? 1 : 0) + c.inputWidth
-      )
+      if (c.kind !== 'linear')
         throw new CompileError(
-          'missingCoefficients',
-          `the bundle's coefficients for ${what} do not fit its shape`,
+          'unsupportedComponent',
+          `not supported yet by this back end: ${c.kind} ${what} per entity`,
         );
+      if (coef.kind !== 'random_effect') throw shape(`kind ${coef.kind}, the model declares a random effect`);
+      if (coef.intercept !== c.intercept)
+        throw shape(`intercept ${coef.intercept}, the model declares ${c.intercept}`);
+      if (coef.blockWidth !== c.outputWidth * ((coef.intercept ? 1 : 0) + c.inputWidth))
+        throw shape(`block width ${coef.blockWidth}`);
       continue;
     }
-    if (coef.kind !== 'linear' || coef.classes !== 1 || coef.inputWidth !== c.inputWidth)
-      throw new CompileError(
-        'missingCoefficients',
-        `the bundle's coefficients for ${what} do not fit its shape`,
-      );
+    if (coef.kind !== c.kind) throw shape(`kind ${coef.kind}, the model declares ${c.kind}`);
+    if (coef.kind === 'mlp') {
+      const widths = [c.inputWidth, ...c.hidden, c.outputWidth];
+      if (coef.layers.length !== widths.length - 1)
+        throw shape(`${coef.layers.length} layers, the model declares ${widths.length - 1}`);
+      coef.layers.forEach((l, k) => {
+        if (l.inputs !== widths[k] || l.outputs !== widths[k + 1])
+          throw shape(`layer ${k} is ${l.inputs} → ${l.outputs}`);
+      });
+      if (c.activation !== null && coef.activation !== c.activation)
+        throw shape(`activation ${coef.activation}, the model declares ${c.activation}`);
+    }
+    if (coef.kind === 'gbdt') {
+      coef.trees.forEach((tree, k) => {
+        if (tree.class < 0 || tree.class >= c.outputWidth)
+          throw shape(`tree ${k} adds to class ${tree.class}`);
+        tree.nodes.forEach((nd, j) => {
+          if (nd.split === 'leaf') return;
+          if (nd.feature < 0 || nd.feature >= c.inputWidth)
+            throw shape(`tree ${k} node ${j} tests column ${nd.feature}`);
+          if (nd.left <= j || nd.right <= j || nd.left >= tree.nodes.length || nd.right >= tree.nodes.length)
+            throw shape(`tree ${k} node ${j} has children ${nd.left}, ${nd.right}`);
+        });
+      });
+    }
   }
   for (const o of mod.outputs) {
-    if (o.type.k !== 'scalar')
+    if (o.type.k !== 'scalar' && o.type.k !== 'vec')
       throw new CompileError(
         'unsupportedOutput',
         `not supported yet by this back end: output '${o.name}' of type ${o.type.k}`,
@@ -228,6 +270,8 @@ interface Val {
   bag?: number;
   /** Sparse with many items: v holds the address of the bucket list, len its length. */
   multi?: boolean;
+  /** Vectors: one local per element (s is the element type; p the whole vector's presence). */
+  lanes?: number[];
 }
 
 /** Compiles a checked model + IR + bundle into a scoring module (bytes and the manifest embedded). */
@@ -302,13 +346,20 @@ function build(
   for (const c of mod.components) {
     const coef = bundle.components.get(c.name)!;
     if (coef.kind !== 'linear') continue;
-    const values = [coef.intercepts[0]!, ...coef.weights];
-    if (!values.every((x) => Object.is(Math.fround(x), x) || Number.isNaN(x))) allF32 = false;
+    const exact = (xs: Float64Array): boolean =>
+      xs.every((x) => Object.is(Math.fround(x), x) || Number.isNaN(x));
+    if (!exact(coef.intercepts) || !exact(coef.weights)) allF32 = false;
   }
   for (const c of mod.components) {
     const coef = bundle.components.get(c.name)!;
     if (coef.kind !== 'linear') continue;
-    const values = [coef.intercepts[0]!, ...coef.weights];
+    // per class: [intercept, w_0, ..., w_{inputWidth-1}]
+    const W = coef.inputWidth;
+    const values = new Float64Array(coef.classes * (1 + W));
+    for (let k = 0; k < coef.classes; k++) {
+      values[k * (1 + W)] = coef.intercepts[k]!;
+      values.set(coef.weights.subarray(k * W, (k + 1) * W), k * (1 + W) + 1);
+    }
     const data = allF32 ? new Float32Array(values) : new Float64Array(values);
     weightAddr.set(c.name, { addr: dataEnd, f32: allF32 });
     segments.push({ offset: m.i32.const(dataEnd), data: new Uint8Array(data.buffer), passive: false });
@@ -323,12 +374,28 @@ function build(
     end: dataEnd,
     add(bytes: Uint8Array): number {
       const addr = this.end;
-      if (bytes.length > 0) segments.push({ offset: m.i32.const(addr), data: bytes, passive: false });
+      if (bytes.some((b) => b !== 0))
+        segments.push({ offset: m.i32.const(addr), data: bytes, passive: false });
       this.end = align16(addr + Math.max(bytes.length, 1));
       return addr;
     },
+    reserve(bytes: number): number {
+      const addr = this.end;
+      this.end = align16(addr + Math.max(bytes, 1));
+      return addr;
+    },
   };
-  addScore(m, checked, mod, weightAddr, kernelFn, textFn, pool, bundle);
+  const strategy: Strategy = {
+    simd: options.simd ?? true,
+    mlpUnroll: options.mlpUnroll ?? 2,
+    treeLayout: options.treeLayout ?? null,
+  };
+  if (!Number.isInteger(strategy.mlpUnroll) || strategy.mlpUnroll < 1 || strategy.mlpUnroll > 8)
+    throw new CompileError(
+      'invalidModule',
+      `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
+    );
+  const { layouts } = addScore(m, checked, mod, weightAddr, kernelFn, textFn, pool, bundle, strategy);
   const heapBase = align16(pool.end);
   const initialPages = Math.max(1, Math.ceil(heapBase / WASM_PAGE));
   m.setMemory(initialPages, -1, EXPORTS.memory, segments, false, false, '0');
@@ -418,6 +485,12 @@ function build(
     'linear.weights': allF32 ? 'f32' : 'f64',
     'linear.order': 'intercept, then columns ascending, zeros skipped; f64, rounded once to f32',
   };
+  if (mod.components.some((c) => c.kind === 'mlp')) {
+    strategies['mlp.simd'] = strategy.simd ? 'f64x2' : 'scalar';
+    strategies['mlp.unroll'] = String(strategy.mlpUnroll);
+  }
+  const gb = mod.components.filter((c) => c.kind === 'gbdt' && c.per === null);
+  for (const c of gb) strategies[`trees.${c.name}`] = layouts.get(c.name)!;
   const manifest = buildManifest(checked, mod, {
     sourceText: options.sourceText,
     bundleJsonText: options.bundleJsonText ?? null,
@@ -443,7 +516,10 @@ function build(
 /** Constant data placed after the weights (labels, default strings, hash tables, scratch). */
 interface DataPool {
   end: number;
+  /** Constant bytes (16-byte aligned); all-zero data takes no segment. */
   add(bytes: Uint8Array): number;
+  /** Zeroed scratch below the heap, reused by every row (no data segment). */
+  reserve(bytes: number): number;
 }
 
 /** proml_score(n, inputs, outputs, status) → rejected rows, or a negative fatal code. */
@@ -456,7 +532,8 @@ function addScore(
   textFn: (fn: TextFn) => string,
   pool: DataPool,
   bundle: Bundle,
-): void {
+  strategy: Strategy,
+): { layouts: Map<string, TreeLayout> } {
   const bundleOf = (c: ir.IrComponent): { blockWidth: number; intercept: boolean } => {
     const coef = bundle.components.get(c.name);
     if (coef?.kind !== 'random_effect')
@@ -467,7 +544,11 @@ function addScore(
   const isStr = (i: number): boolean => mod.inputs[i]!.type.k === 'str';
   const sOf = (i: number): S => {
     const t = mod.inputs[i]!.type;
-    return t.k === 'scalar' ? t.s : 'i32';
+    return t.k === 'scalar' ? t.s : t.k === 'vec' ? t.elem : 'i32';
+  };
+  const vecN = (i: number): number => {
+    const t = mod.inputs[i]!.type;
+    return t.k === 'vec' ? t.n : 0;
   };
   const L = new Locals(4);
   const N = 0;
@@ -575,6 +656,21 @@ function addScore(
           fatal(-3),
         ),
       );
+    } else if (it.k === 'vec') {
+      // fixed_size_list<float>[N]: n·N numbers
+      inOffsets.push(-1);
+      pre.push(
+        m.if(
+          m.i32.eqz(
+            inb64(
+              m,
+              get(vv),
+              m.i64.mul(m.i64.extend_u(get(N)), i64c(m, BigInt(it.n * (s === 'f64' ? 8 : 4)))),
+            ),
+          ),
+          fatal(-3),
+        ),
+      );
     } else {
       inOffsets.push(-1);
       pre.push(m.if(m.i32.eqz(inb(get(vv), columnBytes(s))), fatal(-3)));
@@ -609,8 +705,10 @@ function addScore(
   });
   const outValid: number[] = [];
   const outValues: number[] = [];
+  const outS = (o: ir.IrOutput): S => (o.type.k === 'vec' ? 'f32' : (o.type as { s: S }).s);
+  const outK = (o: ir.IrOutput): number => (o.type.k === 'vec' ? o.type.n : 1);
   mod.outputs.forEach((o, j) => {
-    const s = (o.type as { s: S }).s;
+    const s = outS(o);
     const va = L.add(i32);
     const vv = L.add(i32);
     outValid.push(va);
@@ -620,13 +718,19 @@ function addScore(
     pre.push(m.local.set(vv, m.i32.load(base + OUTPUT_DESCRIPTOR.values, 4, get(OUTPUTS))));
     pre.push(m.if(m.i32.or(m.i32.eqz(get(va)), m.i32.eqz(get(vv))), fatal(-3)));
     pre.push(m.if(m.i32.eqz(inb(get(va), bitmapBytes())), fatal(-3)));
-    pre.push(m.if(m.i32.eqz(inb(get(vv), columnBytes(s))), fatal(-3)));
+    if (outK(o) === 1) pre.push(m.if(m.i32.eqz(inb(get(vv), columnBytes(s))), fatal(-3)));
+    else
+      pre.push(
+        m.if(
+          m.i32.eqz(inb64(m, get(vv), m.i64.mul(m.i64.extend_u(get(N)), i64c(m, BigInt(4 * outK(o)))))),
+          fatal(-3),
+        ),
+      );
   });
   // every bit of the output bitmaps is written: clear them first, then set the present ones
   mod.outputs.forEach((o, j) => {
     pre.push(m.memory.fill(get(outValid[j]!), m.i32.const(0), bitmapBytes()));
-    if ((o.type as { s: S }).s === 'bool')
-      pre.push(m.memory.fill(get(outValues[j]!), m.i32.const(0), bitmapBytes()));
+    if (outS(o) === 'bool') pre.push(m.memory.fill(get(outValues[j]!), m.i32.const(0), bitmapBytes()));
   });
 
   // ---- the row loop
@@ -658,6 +762,7 @@ function addScore(
   const inP: number[] = [];
   const inV: number[] = [];
   const inLen: number[] = [];
+  const inLanes: (number[] | undefined)[] = [];
   mod.inputs.forEach((inp, i) => {
     const s = sOf(i);
     const p = L.add(i32);
@@ -768,6 +873,21 @@ function addScore(
       row.push(m.local.set(v, m.i32.const(0)));
       return;
     }
+    const nv = vecN(i);
+    if (nv > 0) {
+      const size = s === 'f64' ? 8 : 4;
+      const base = L.add(i32);
+      row.push(m.local.set(base, m.i32.add(get(inValues[i]!), m.i32.mul(get(R), m.i32.const(nv * size)))));
+      const lanes = [v];
+      for (let k = 1; k < nv; k++) lanes.push(L.add(wasmType(s)));
+      lanes.forEach((l, k) =>
+        row.push(
+          m.local.set(l, s === 'f64' ? m.f64.load(k * 8, 8, get(base)) : m.f32.load(k * 4, 4, get(base))),
+        ),
+      );
+      inLanes[i] = lanes;
+      return;
+    }
     let load: Ref;
     if (s === 'bool') load = bitOf(get(inValues[i]!));
     else if (s === 'f32') load = m.f32.load(0, 4, elemAddr(inValues[i]!, s));
@@ -858,6 +978,8 @@ function addScore(
             get(inP[i]!),
             matchLabels(m, pool, textFn, labels, get(inV[i]!), get(inLen[i]!), idx, {
               p: L.add(i32),
+              h: L.add(i32),
+              e: L.add(i32),
               l: L.add(i32),
               label: `proml$match${i}`,
             }),
@@ -877,16 +999,20 @@ function addScore(
     if (ci.range !== null && s !== 'bool') {
       const lo = s === 'f32' ? Math.fround(ci.range.lo) : ci.range.lo;
       const hi = s === 'f32' ? Math.fround(ci.range.hi) : ci.range.hi;
-      const x = (): Ref =>
+      const x = (l: number): Ref =>
         s === 'f64'
-          ? get(inV[i]!, binaryen.f64)
+          ? get(l, binaryen.f64)
           : s === 'f32'
-            ? m.f64.promote(get(inV[i]!, binaryen.f32))
-            : m.f64.convert_s.i32(get(inV[i]!));
-      const ok = m.i32.and(m.f64.ge(x(), m.f64.const(lo)), m.f64.le(x(), m.f64.const(hi)));
+            ? m.f64.promote(get(l, binaryen.f32))
+            : m.f64.convert_s.i32(get(l));
+      let ok: Ref | null = null;
+      for (const l of inLanes[i] ?? [inV[i]!]) {
+        const one = m.i32.and(m.f64.ge(x(l), m.f64.const(lo)), m.f64.le(x(l), m.f64.const(hi)));
+        ok = ok === null ? one : m.i32.and(ok, one);
+      }
       checks.push(
         m.if(
-          m.i32.and(get(inP[i]!), m.i32.eqz(ok)),
+          m.i32.and(get(inP[i]!), m.i32.eqz(ok!)),
           m.block(null, [m.local.set(ST, m.i32.const((i << 16) | ROW_ERRORS.outOfRange.code)), m.br(CHK)]),
         ),
       );
@@ -905,9 +1031,11 @@ function addScore(
     kernelFn,
     textFn,
     pool,
-    { p: inP, v: inV, len: inLen, cat: catIdx, bag: bagCols },
+    { p: inP, v: inV, len: inLen, cat: catIdx, bag: bagCols, lanes: inLanes },
     blockRow,
     pre,
+    bundle,
+    strategy,
   );
   for (const n of mod.nodes) vals.push(g.node(n, vals, mod, weightAddr));
   const zero = (s: S): Ref => (s === 'f32' ? m.f32.const(0) : s === 'f64' ? m.f64.const(0) : m.i32.const(0));
@@ -916,6 +1044,21 @@ function addScore(
   mod.outputs.forEach((o, j) => {
     const val = vals[o.node]!;
     const s = val.s;
+    const k = outK(o);
+    if (k > 1 || o.type.k === 'vec') {
+      // n·k float32, row-major (fixed_size_list<f32>[k])
+      const lanes = val.lanes!;
+      const base = (): Ref => m.i32.add(get(outValues[j]!), m.i32.mul(get(R), m.i32.const(4 * k)));
+      lanes.forEach((l, q) => {
+        const x = s === 'f64' ? m.f32.demote(get(l, binaryen.f64)) : get(l, binaryen.f32);
+        writeOut.push(
+          m.f32.store(4 * q, 4, base(), val.p === null ? x : m.select(get(val.p), x, m.f32.const(0))),
+        );
+        writeZero.push(m.f32.store(4 * q, 4, base(), m.f32.const(0)));
+      });
+      writeOut.push(val.p === null ? setBit(outValid[j]!) : m.if(get(val.p), setBit(outValid[j]!)));
+      return;
+    }
     const v = (): Ref => get(val.v, wasmType(s));
     const present = (): Ref => (val.p === null ? m.i32.const(1) : get(val.p));
     if (s === 'bool') {
@@ -962,6 +1105,7 @@ function addScore(
       i32,
     ),
   );
+  return { layouts: g.layouts };
 }
 
 /** The buffers of a bag input (locals), and the local holding its most items in one row. */
@@ -1029,13 +1173,64 @@ function matchLabels(
   ptr: Ref,
   len: Ref,
   idx: number,
-  tmp: { p: number; l: number; label: string },
+  tmp: { p: number; l: number; label: string; h?: number; e?: number },
 ): Ref {
   const i32 = binaryen.i32;
   const P = (): Ref => m.local.get(tmp.p, i32);
   const N = (): Ref => m.local.get(tmp.l, i32);
   const body: Ref[] = [m.local.set(tmp.p, ptr), m.local.set(tmp.l, len)];
   const done = tmp.label;
+  if (labels.length > 8) {
+    // open addressing over murmur3 of the bytes: slots of (label index + 1, 0 = empty), linear probing;
+    // labels as (address, length) pairs. Expected < 2 probes per lookup at load ≤ 1/2.
+    const size = 1 << Math.ceil(Math.log2(labels.length * 2 + 1));
+    const slots = new Int32Array(size);
+    labels.forEach((label, k) => {
+      let h = hashString(label) & (size - 1);
+      while (slots[h] !== 0) h = (h + 1) & (size - 1);
+      slots[h] = k + 1;
+    });
+    const pairs = new Int32Array(labels.length * 2);
+    labels.forEach((label, k) => {
+      pairs[2 * k] = labelAddr(pool, label);
+      pairs[2 * k + 1] = utf8(label).length;
+    });
+    const slotAddr = pool.add(new Uint8Array(slots.buffer));
+    const pairAddr = pool.add(new Uint8Array(pairs.buffer));
+    const h = tmp.h!;
+    const e = tmp.e!;
+    const H = (): Ref => m.local.get(h, i32);
+    const E = (): Ref => m.local.get(e, i32);
+    const pair = (off: number): Ref =>
+      m.i32.load(
+        off,
+        4,
+        m.i32.add(m.i32.const(pairAddr), m.i32.shl(m.i32.sub(E(), m.i32.const(1)), m.i32.const(3))),
+      );
+    body.push(
+      m.local.set(
+        h,
+        m.i32.and(
+          m.call(textFn('murmur3'), [P(), N(), m.i32.const(HASH_SEED | 0)], i32),
+          m.i32.const(size - 1),
+        ),
+      ),
+      m.loop(
+        `${done}$probe`,
+        m.block(null, [
+          m.local.set(e, m.i32.load(0, 4, m.i32.add(m.i32.const(slotAddr), m.i32.shl(H(), m.i32.const(2))))),
+          m.br(done, m.i32.eqz(E())),
+          m.if(
+            m.i32.and(m.i32.eq(N(), pair(4)), m.call(textFn('bytesEqual'), [P(), pair(0), N()], i32)),
+            m.block(null, [m.local.set(idx, m.i32.sub(E(), m.i32.const(1))), m.br(done)]),
+          ),
+          m.local.set(h, m.i32.and(m.i32.add(H(), m.i32.const(1)), m.i32.const(size - 1))),
+          m.br(`${done}$probe`),
+        ]),
+      ),
+    );
+    return m.block(done, body);
+  }
   labels.forEach((label, k) => {
     const bytes = utf8(label);
     body.push(
@@ -1078,9 +1273,12 @@ class Gen {
       len: number[];
       cat: number[];
       bag: (BagCol | undefined)[];
+      lanes: (number[] | undefined)[];
     },
     private readonly blocks: Map<string, { present: number; base: number; intercept: boolean }>,
     private readonly pre: Ref[],
+    private readonly bundle: Bundle,
+    private readonly options: Strategy,
   ) {}
 
   private labelCount = 0;
@@ -1236,8 +1434,240 @@ class Gen {
     const n = mod.nodes[id]!;
     if (n.op === 'label' || n.op === 'lookup') return n.attrs.labels ?? null;
     if (n.op === 'bucketize') return Array.from({ length: n.attrs.bounds!.length + 1 }, (_, i) => String(i));
+    if (n.op === 'quantiles')
+      return Array.from({ length: this.quantileBounds(n).length + 1 }, (_, i) => String(i));
+    if (n.op === 'vocab') return this.vocabLabels(n);
     if (n.op === 'default' || n.op === 'require') return this.labelsOf(n.args[0]!, mod);
     return null;
+  }
+
+  private quantileBounds(n: ir.Node): number[] {
+    const p = this.transform(n.attrs.key!);
+    if (p.kind !== 'quantiles')
+      throw new CompileError(
+        'missingCoefficients',
+        `the bundle's '${n.attrs.key}' is ${p.kind}, not quantiles`,
+      );
+    return Array.from(p.boundaries);
+  }
+
+  private vocabLabels(n: ir.Node): string[] {
+    const p = this.transform(n.attrs.key!);
+    if (p.kind !== 'vocab')
+      throw new CompileError('missingCoefficients', `the bundle's '${n.attrs.key}' is ${p.kind}, not vocab`);
+    return p.labels;
+  }
+
+  /** A vector from lane locals. */
+  private vec(s: S, lanes: number[], p: number | null): Val {
+    return { v: lanes[0]!, lanes, p, s };
+  }
+
+  /** Value of lane k of v as f64 (a scalar is its own every lane). */
+  private laneF64(v: Val, k: number): Ref {
+    const l = v.lanes === undefined ? v.v : v.lanes[k]!;
+    const x = this.get(l, v.s);
+    return v.s === 'f64' ? x : v.s === 'f32' ? this.m.f64.promote(x) : this.m.f64.convert_s.i32(x);
+  }
+
+  /** A value cast to s (numbers only). */
+  private castTo(x: Ref, from: S, to: S): Ref {
+    const m = this.m;
+    if (from === to || (from === 'bool' && to === 'i32')) return x;
+    if (to === 'f64')
+      return from === 'f32'
+        ? m.f64.promote(x)
+        : from === 'i32'
+          ? m.f64.convert_s.i32(x)
+          : m.f64.convert_u.i32(x);
+    if (to === 'f32')
+      return from === 'f64'
+        ? m.f32.demote(x)
+        : from === 'i32'
+          ? m.f32.convert_s.i32(x)
+          : m.f32.convert_u.i32(x);
+    throw new CompileError('unsupportedOp', `not supported yet by this back end: cast ${from} → ${to}`);
+  }
+
+  /**
+   * Vector nodes (null: not a vector node). Elementwise ops run the scalar code once per lane;
+   * concat/splat/const build lanes; dot/sum/argmax/softmax reduce in the reference's order.
+   */
+  private vector(
+    n: ir.Node,
+    vals: Val[],
+    mod: ir.Module,
+    weightAddr: Map<string, { addr: number; f32: boolean }>,
+  ): Val | null {
+    const m = this.m;
+    const t = n.type;
+    const argVec = n.args.some((a) => mod.nodes[a]!.type.k === 'vec');
+    if (t.k !== 'vec' && !argVec) return null;
+    const a = (k: number): Val => vals[n.args[k]!]!;
+    const f64 = binaryen.f64;
+    switch (n.op) {
+      case 'const': {
+        if (t.k !== 'vec') return null;
+        const xs = Array.isArray(n.attrs.value)
+          ? n.attrs.value
+          : Array<number>(t.n).fill(n.attrs.value as number);
+        const lanes = xs.map((x) => this.emit(t.elem, this.constant(t.elem, x), null).v);
+        return this.vec(t.elem, lanes, null);
+      }
+      case 'splat': {
+        if (t.k !== 'vec') return null;
+        const v = a(0);
+        const x = this.emit(t.elem, this.castTo(this.get(v.v, v.s), v.s, t.elem), null).v;
+        return this.vec(t.elem, Array<number>(t.n).fill(x), v.p);
+      }
+      case 'input':
+        return null;
+      case 'require':
+        return { ...a(0), p: null };
+      case 'inrange':
+        return a(0);
+      case 'concat': {
+        if (t.k !== 'vec') return null;
+        const lanes: number[] = [];
+        let p: Ref | null = null;
+        n.args.forEach((_, k) => {
+          const v = a(k);
+          p = this.both(p, this.p(v));
+          for (const l of v.lanes ?? [v.v])
+            lanes.push(
+              v.s === t.elem ? l : this.emit(t.elem, this.castTo(this.get(l, v.s), v.s, t.elem), null).v,
+            );
+        });
+        const pres = p === null ? null : this.emit('bool', p, null).v;
+        return this.vec(t.elem, lanes, pres);
+      }
+      case 'dot':
+      case 'sum': {
+        // s = 0; s += a_i · b_i (or a_i) in f64, ascending; rounded once to the result type
+        if (t.k !== 'scalar') return null;
+        const acc = this.L.add(f64);
+        const A = (): Ref => m.local.get(acc, f64);
+        const x = a(0);
+        const width = mod.nodes[n.args[0]!]!.type;
+        const w = width.k === 'vec' ? width.n : 1;
+        this.out.push(m.local.set(acc, m.f64.const(0)));
+        for (let k = 0; k < w; k++) {
+          const term =
+            n.op === 'dot' ? m.f64.mul(this.laneF64(x, k), this.laneF64(a(1), k)) : this.laneF64(x, k);
+          this.out.push(m.local.set(acc, m.f64.add(A(), term)));
+        }
+        const p = n.op === 'dot' ? this.both(this.p(x), this.p(a(1))) : this.p(x);
+        return this.emit(t.s, this.castTo(A(), 'f64', t.s), p);
+      }
+      case 'argmax': {
+        // first maximum wins: i = 0; for j: if v_j > v_i then i = j
+        const v = a(0);
+        const lanes = v.lanes!;
+        const best = this.L.add(binaryen.i32);
+        const bv = this.L.add(wasmType(v.s));
+        const G = v.s === 'f64' ? m.f64 : m.f32;
+        this.out.push(m.local.set(best, m.i32.const(0)), m.local.set(bv, this.get(lanes[0]!, v.s)));
+        for (let k = 1; k < lanes.length; k++)
+          this.out.push(
+            m.if(
+              G.gt(this.get(lanes[k]!, v.s), this.get(bv, v.s)),
+              m.block(null, [m.local.set(best, m.i32.const(k)), m.local.set(bv, this.get(lanes[k]!, v.s))]),
+            ),
+          );
+        return { v: best, p: v.p, s: 'i32' };
+      }
+      case 'softmax': {
+        // e_i = exp(v_i − max v) in f64; divided by their sum (ascending); rounded to the element type
+        if (t.k !== 'vec') return null;
+        const v = a(0);
+        const mx = this.L.add(f64);
+        this.out.push(m.local.set(mx, this.laneF64(v, 0)));
+        for (let k = 1; k < t.n; k++)
+          this.out.push(m.local.set(mx, m.f64.max(m.local.get(mx, f64), this.laneF64(v, k))));
+        const ex: number[] = [];
+        const sum = this.L.add(f64);
+        this.out.push(m.local.set(sum, m.f64.const(0)));
+        for (let k = 0; k < t.n; k++) {
+          const e = this.L.add(f64);
+          this.out.push(
+            m.local.set(
+              e,
+              m.call(this.kernelFn('exp', 'f64'), [m.f64.sub(this.laneF64(v, k), m.local.get(mx, f64))], f64),
+            ),
+            m.local.set(sum, m.f64.add(m.local.get(sum, f64), m.local.get(e, f64))),
+          );
+          ex.push(e);
+        }
+        const lanes = ex.map(
+          (e) =>
+            this.emit(
+              t.elem,
+              this.castTo(m.f64.div(m.local.get(e, f64), m.local.get(sum, f64)), 'f64', t.elem),
+              null,
+            ).v,
+        );
+        return this.vec(t.elem, lanes, v.p);
+      }
+      case 'standardize': {
+        if (t.k !== 'vec') return null;
+        return this.standardize(n, a(0), t.elem, t.n);
+      }
+      default: {
+        if (t.k !== 'vec') {
+          if (n.op === 'is_missing') return null;
+          throw new CompileError('unsupportedOp', `not supported yet by this back end: ${n.op} of a vector`);
+        }
+        // elementwise: the scalar code once per lane, on lane views of the arguments
+        const saved = n.args.map((id) => vals[id]!);
+        const laneNode: ir.Node = { ...n, type: { k: 'scalar', s: t.elem, opt: t.opt } };
+        const lanes: number[] = [];
+        let p: number | null = null;
+        let rs: S = t.elem;
+        for (let k = 0; k < t.n; k++) {
+          n.args.forEach((id, j) => {
+            const v = saved[j]!;
+            vals[id] = v.lanes === undefined ? v : { v: v.lanes[k]!, p: v.p, s: v.s };
+          });
+          const value = n.attrs.value;
+          const ln = Array.isArray(value)
+            ? { ...laneNode, attrs: { ...n.attrs, value: value[k]! } }
+            : laneNode;
+          const r = this.node(ln, vals, mod, weightAddr, true);
+          lanes.push(r.v);
+          rs = r.s;
+          if (k === 0) p = r.p;
+        }
+        n.args.forEach((id, j) => (vals[id] = saved[j]!));
+        return this.vec(rs, lanes, p);
+      }
+    }
+  }
+
+  private transform(key: string): TransformParams {
+    const p = this.bundle.transforms.get(key);
+    if (p === undefined)
+      throw new CompileError('missingCoefficients', `the bundle has no fitted statistics '${key}'`);
+    return p;
+  }
+
+  /** standardize: (x − mean_i) / std_i per element in x's float type, std 0 read as 1. */
+  private standardize(n: ir.Node, x: Val, s: S, width: number): Val {
+    const m = this.m;
+    const p = this.transform(n.attrs.key!);
+    if (p.kind !== 'standardize' || p.mean.length !== width)
+      throw new CompileError(
+        'missingCoefficients',
+        `the bundle's statistics '${n.attrs.key}' do not fit standardize of width ${width}`,
+      );
+    const F = s === 'f64' ? m.f64 : m.f32;
+    const c = (v: number): Ref => F.const(s === 'f32' ? Math.fround(v) : v);
+    const lanes: number[] = [];
+    for (let k = 0; k < width; k++) {
+      const l = x.lanes === undefined ? x.v : x.lanes[k]!;
+      const std = p.std[k]! === 0 ? 1 : p.std[k]!;
+      lanes.push(this.emit(s, F.div(F.sub(this.get(l, s), c(p.mean[k]!)), c(std)), null).v);
+    }
+    return x.lanes === undefined && width === 1 ? { v: lanes[0]!, p: x.p, s } : this.vec(s, lanes, x.p);
   }
 
   /** Category/string/sparse nodes (null: the node is scalar and handled by the caller). */
@@ -1260,6 +1690,10 @@ class Gen {
           return { v: this.inputs.v[i]!, len: this.inputs.len[i]!, p: null, s: 'i32', bag: i };
         // an entity id is never read (docs/abi.md 3.1): only its presence matters
         if (t.k === 'entity') return { v: this.inputs.p[i]!, p: this.inputs.p[i]!, s: 'i32' };
+        if (t.k === 'vec') {
+          const lanes = this.inputs.lanes[i]!;
+          return { v: lanes[0]!, lanes, p: this.inputs.p[i]!, s: t.elem };
+        }
         if (t.k !== 'scalar') return unsupported(`input of type ${t.k}`);
         return { v: this.inputs.v[i]!, p: this.inputs.p[i]!, s: t.s };
       }
@@ -1314,6 +1748,8 @@ class Gen {
         this.out.push(m.local.set(idx, m.i32.const(labels.length)));
         const match = matchLabels(m, this.pool, this.textFn, labels, g(v.v), g(v.len!), idx, {
           p: this.L.add(i32),
+          h: this.L.add(i32),
+          e: this.L.add(i32),
           l: this.L.add(i32),
           label: `proml$lookup${this.matchCount++}`,
         });
@@ -1321,11 +1757,28 @@ class Gen {
         // a missing string looks up as the OOV slot (present)
         return { v: idx, p: null, s: 'i32' };
       }
+      case 'vocab': {
+        const v = a(0);
+        if (argType(0).k !== 'str') return unsupported('vocab of a non-string');
+        const labels = this.vocabLabels(n);
+        const idx = this.L.add(i32);
+        this.out.push(m.local.set(idx, m.i32.const(t.k === 'cat' ? t.n : labels.length)));
+        const match = matchLabels(m, this.pool, this.textFn, labels, g(v.v), g(v.len!), idx, {
+          p: this.L.add(i32),
+          h: this.L.add(i32),
+          e: this.L.add(i32),
+          l: this.L.add(i32),
+          label: `proml$vocab${this.matchCount++}`,
+        });
+        this.out.push(v.p === null ? match : m.if(this.p(v)!, match));
+        return { v: idx, p: null, s: 'i32' };
+      }
+      case 'quantiles':
       case 'bucketize': {
         const v = a(0);
         const xt = argType(0);
-        if (xt.k !== 'scalar' || xt.s === 'bool') return unsupported(`bucketize of ${xt.k}`);
-        const bounds = n.attrs.bounds!;
+        if (xt.k !== 'scalar' || xt.s === 'bool') return unsupported(`${n.op} of ${xt.k}`);
+        const bounds = n.op === 'bucketize' ? n.attrs.bounds! : this.quantileBounds(n);
         const oov = bounds.length + 1;
         const x = (): Ref => this.get(v.v, v.s);
         let count: Ref = m.i32.const(0);
@@ -1510,9 +1963,12 @@ class Gen {
     vals: Val[],
     mod: ir.Module,
     weightAddr: Map<string, { addr: number; f32: boolean }>,
+    lane = false,
   ): Val {
     const m = this.m;
-    if (n.op !== 'component') {
+    if (n.op !== 'component' && n.op !== 'calibrate' && !lane) {
+      const vec = this.vector(n, vals, mod, weightAddr);
+      if (vec !== null) return vec;
       const special = this.nonScalar(n, vals, mod);
       if (special !== null) return special;
     }
@@ -1672,8 +2128,12 @@ class Gen {
       case 'pow':
         if (!float || a(1).s !== s) return unsupported(`pow on ${s}`);
         return this.emit(s, m.call(this.kernelFn('pow', s), [x(0), x(1)], wasmType(s)), allP());
+      case 'standardize':
+        return this.standardize(n, a(0), s, 1);
+      case 'calibrate':
+        return this.calibrate(n, a(0));
       case 'component':
-        return this.linear(n, vals, mod, weightAddr);
+        return this.component(n, vals, mod, weightAddr);
       default:
         return unsupported(n.op);
     }
@@ -1758,36 +2218,65 @@ class Gen {
     ]);
   }
 
-  private linear(
+  /** A component's margin(s): f32, or a vector of f32 with classes. */
+  private component(
     n: ir.Node,
     vals: Val[],
     mod: ir.Module,
     weightAddr: Map<string, { addr: number; f32: boolean }>,
   ): Val {
+    const c = mod.components[n.attrs.component!]!;
+    const coef = this.bundle.components.get(c.name)!;
+    let margins: number[];
+    if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
+    else if (coef.kind === 'gbdt') margins = this.gbdt(c, coef, vals, mod);
+    else {
+      margins = [];
+      for (let q = 0; q < c.outputWidth; q++) margins.push(this.linear(c, q, vals, mod, weightAddr));
+    }
+    return n.type.k === 'vec' ? this.vec('f32', margins, null) : { v: margins[0]!, p: null, s: 'f32' };
+  }
+
+  /**
+   * A linear margin of class q: s = intercept, then for each column j ascending with x_j ≠ 0,
+   * s += w_j · x_j, in f64 (x_j widened exactly); rounded once to f32. Same order as the reference.
+   */
+  private linear(
+    c: ir.IrComponent,
+    q: number,
+    vals: Val[],
+    mod: ir.Module,
+    weightAddr: Map<string, { addr: number; f32: boolean }>,
+  ): number {
     const m = this.m;
     const f64 = binaryen.f64;
-    const c = mod.components[n.attrs.component!]!;
     const block = this.blocks.get(c.name);
-    // wAt(k, dyn): weight k of [intercept, w_0, ...] (+ dyn columns), widened to f64
+    // wAt(k, dyn): weight k of [intercept, w_0, ...] (+ dyn columns) of class q, widened to f64
     let wAt: (k: number, dyn: Ref | null) => Ref;
     let first: number;
     const body: Ref[] = [];
     if (block === undefined) {
       const w = weightAddr.get(c.name)!;
       const size = w.f32 ? 4 : 8;
+      const classBase = w.addr + q * (1 + c.inputWidth) * size;
       wAt = (k, dyn) => {
         const addr = dyn === null ? m.i32.const(0) : m.i32.shl(dyn, m.i32.const(w.f32 ? 2 : 3));
         return w.f32
-          ? m.f64.promote(m.f32.load(w.addr + k * size, 4, addr))
-          : m.f64.load(w.addr + k * size, 8, addr);
+          ? m.f64.promote(m.f32.load(classBase + k * size, 4, addr))
+          : m.f64.load(classBase + k * size, 8, addr);
       };
       // the bundle's intercept (0 without one) is stored first
       first = 1;
     } else {
-      // per ENTITY: the row's block [intercept?, w_0, ...] in the entity-block column (f64)
+      // per ENTITY: the row's block, per class [intercept?, w_0, ...] in the entity-block column (f64)
+      const stride = (block.intercept ? 1 : 0) + c.inputWidth;
       const base = (): Ref => m.local.get(block.base, binaryen.i32);
       wAt = (k, dyn) =>
-        m.f64.load(k * 8, 8, dyn === null ? base() : m.i32.add(base(), m.i32.shl(dyn, m.i32.const(3))));
+        m.f64.load(
+          (q * stride + k) * 8,
+          8,
+          dyn === null ? base() : m.i32.add(base(), m.i32.shl(dyn, m.i32.const(3))),
+        );
       first = block.intercept ? 1 : 0;
     }
     const acc = this.L.add(f64);
@@ -1795,7 +2284,7 @@ class Gen {
     const A = (): Ref => m.local.get(acc, f64);
     this.out.push(m.local.set(acc, m.f64.const(0)));
     if (first === 1) body.push(m.local.set(acc, wAt(0, null)));
-    const sorted = [...c.features].sort((p, q) => p.offset - q.offset);
+    const sorted = [...c.features].sort((p, r) => p.offset - r.offset);
     for (const f of sorted) {
       const v = vals[f.node]!;
       if (v.multi === true) {
@@ -1812,24 +2301,392 @@ class Gen {
         body.push(v.p === null ? add : m.if(m.local.get(v.p, binaryen.i32), add));
         continue;
       }
-      const widened =
-        v.s === 'f64'
-          ? this.get(v.v, 'f64')
-          : v.s === 'f32'
-            ? m.f64.promote(this.get(v.v, 'f32'))
-            : m.f64.convert_s.i32(this.get(v.v, v.s));
-      body.push(m.local.set(xv, widened));
-      const X = (): Ref => m.local.get(xv, f64);
-      body.push(
-        m.if(
-          m.f64.ne(X(), m.f64.const(0)),
-          m.local.set(acc, m.f64.add(A(), m.f64.mul(wAt(first + f.offset, null), X()))),
-        ),
-      );
+      (v.lanes ?? [v.v]).forEach((l, k) => {
+        body.push(m.local.set(xv, this.laneF64({ ...v, lanes: undefined, v: l }, 0)));
+        const X = (): Ref => m.local.get(xv, f64);
+        body.push(
+          m.if(
+            m.f64.ne(X(), m.f64.const(0)),
+            m.local.set(acc, m.f64.add(A(), m.f64.mul(wAt(first + f.offset + k, null), X()))),
+          ),
+        );
+      });
     }
     // an unknown entity (null block) or a missing id contributes exactly 0
     if (block === undefined) this.out.push(...body);
     else this.out.push(m.if(m.local.get(block.present, binaryen.i32), m.block(null, body)));
-    return this.emit('f32', m.f32.demote(A()), null);
+    return this.emit('f32', m.f32.demote(A()), null).v;
+  }
+
+  /**
+   * The dense f64 input row of an mlp (zeros, then every feature at its columns; sparse items add
+   * their counts) in per-row scratch; returns the scratch address.
+   */
+  private denseInput(c: ir.IrComponent, vals: Val[], mod: ir.Module): number {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const x = this.pool.reserve(8 * c.inputWidth);
+    this.out.push(m.memory.fill(m.i32.const(x), m.i32.const(0), m.i32.const(8 * c.inputWidth)));
+    const col = this.L.add(i32);
+    // x[col] += 1 (col: a local, so the address expression is built twice from fresh nodes)
+    const addOne = (at: Ref): Ref => {
+      const addr = (): Ref => m.i32.add(m.i32.const(x), m.i32.shl(m.local.get(col, i32), m.i32.const(3)));
+      return m.block(null, [
+        m.local.set(col, at),
+        m.f64.store(0, 8, addr(), m.f64.add(m.f64.load(0, 8, addr()), m.f64.const(1))),
+      ]);
+    };
+    for (const f of c.features) {
+      const v = vals[f.node]!;
+      const t = mod.nodes[f.node]!.type;
+      if (v.multi === true) {
+        const j = this.L.add(i32);
+        const lp = this.fresh('dense');
+        this.out.push(
+          m.local.set(j, m.i32.const(0)),
+          m.block(`${lp}$done`, [
+            m.loop(
+              lp,
+              m.block(null, [
+                m.br(`${lp}$done`, m.i32.ge_s(m.local.get(j, i32), m.local.get(v.len!, i32))),
+                addOne(
+                  m.i32.add(
+                    m.i32.const(f.offset),
+                    m.i32.load(
+                      0,
+                      4,
+                      m.i32.add(m.local.get(v.v, i32), m.i32.shl(m.local.get(j, i32), m.i32.const(2))),
+                    ),
+                  ),
+                ),
+                m.local.set(j, m.i32.add(m.local.get(j, i32), m.i32.const(1))),
+                m.br(lp),
+              ]),
+            ),
+          ]),
+        );
+        continue;
+      }
+      if (t.k === 'sparse') {
+        const set = m.f64.store(
+          0,
+          8,
+          m.i32.add(m.i32.const(x + 8 * f.offset), m.i32.shl(m.local.get(v.v, i32), m.i32.const(3))),
+          m.f64.const(1),
+        );
+        this.out.push(v.p === null ? set : m.if(m.local.get(v.p, i32), set));
+        continue;
+      }
+      (v.lanes ?? [v.v]).forEach((l, k) =>
+        this.out.push(
+          m.f64.store(
+            8 * (f.offset + k),
+            8,
+            m.i32.const(x),
+            this.laneF64({ ...v, lanes: undefined, v: l }, 0),
+          ),
+        ),
+      );
+    }
+    return x;
+  }
+
+  /**
+   * An MLP: layer by layer in f64, z_o = b_o + Σ_i w_oi · h_i with i ascending (the reference's order),
+   * activation between layers. Weights are stored input-major ([i][o], outputs padded) so that the
+   * SIMD build computes 2 outputs per f64x2 lane pair, `unroll` pairs at a time (independent
+   * accumulators); every output keeps its own sequential order, so SIMD and scalar builds agree bit for bit.
+   */
+  private mlp(
+    c: ir.IrComponent,
+    coef: Extract<ComponentCoefficients, { kind: 'mlp' }>,
+    vals: Val[],
+    mod: ir.Module,
+  ): number[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const f64 = binaryen.f64;
+    const simd = this.options.simd;
+    const U = this.options.mlpUnroll;
+    const group = 2 * U; // outputs per loop step
+    const maxW = Math.max(c.inputWidth, ...coef.layers.map((l) => Math.ceil(l.outputs / group) * group));
+    let hin = this.denseInput(c, vals, mod);
+    const bufs = [this.pool.reserve(8 * maxW), this.pool.reserve(8 * maxW)];
+    const g = (l: number): Ref => m.local.get(l, i32);
+    coef.layers.forEach((layer, li) => {
+      const last = li === coef.layers.length - 1;
+      const oPad = Math.ceil(layer.outputs / group) * group;
+      const w = new Float64Array(layer.inputs * oPad + oPad);
+      for (let o = 0; o < layer.outputs; o++) {
+        w[layer.inputs * oPad + o] = layer.bias[o]!;
+        for (let i = 0; i < layer.inputs; i++) w[i * oPad + o] = layer.weights[o * layer.inputs + i]!;
+      }
+      const wAddr = this.pool.add(new Uint8Array(w.buffer));
+      const bAddr = wAddr + layer.inputs * oPad * 8;
+      const hout = bufs[li % 2]!;
+      const o = this.L.add(i32);
+      const i = this.L.add(i32);
+      const wp = this.L.add(i32);
+      const oLp = this.fresh('mlp_o');
+      const iLp = this.fresh('mlp_i');
+      const step: Ref[] = [];
+      const init: Ref[] = [];
+      const fin: Ref[] = [];
+      if (simd) {
+        const hv = this.L.add(binaryen.v128);
+        const accs = Array.from({ length: U }, () => this.L.add(binaryen.v128));
+        accs.forEach((acc, u) =>
+          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 16, m.i32.shl(g(o), m.i32.const(3))))),
+        );
+        step.push(
+          m.local.set(
+            hv,
+            m.f64x2.splat(m.f64.load(0, 8, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(3))))),
+          ),
+        );
+        accs.forEach((acc, u) =>
+          step.push(
+            m.local.set(
+              acc,
+              m.f64x2.add(
+                m.local.get(acc, binaryen.v128),
+                m.f64x2.mul(m.v128.load(16 * u, 8, g(wp)), m.local.get(hv, binaryen.v128)),
+              ),
+            ),
+          ),
+        );
+        accs.forEach((acc, u) => {
+          let z = m.local.get(acc, binaryen.v128);
+          if (!last && coef.activation === 'relu') {
+            const zero = m.v128.const(new Array<number>(16).fill(0));
+            z = m.v128.bitselect(
+              m.local.get(acc, binaryen.v128),
+              zero,
+              m.f64x2.gt(m.local.get(acc, binaryen.v128), m.v128.const(new Array<number>(16).fill(0))),
+            );
+          }
+          fin.push(m.v128.store(hout + 16 * u, 16, m.i32.shl(g(o), m.i32.const(3)), z));
+        });
+      } else {
+        const hs = this.L.add(f64);
+        const accs = Array.from({ length: group }, () => this.L.add(f64));
+        accs.forEach((acc, u) =>
+          init.push(m.local.set(acc, m.f64.load(bAddr + 8 * u, 8, m.i32.shl(g(o), m.i32.const(3))))),
+        );
+        step.push(
+          m.local.set(hs, m.f64.load(0, 8, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(3))))),
+        );
+        accs.forEach((acc, u) =>
+          step.push(
+            m.local.set(
+              acc,
+              m.f64.add(m.local.get(acc, f64), m.f64.mul(m.f64.load(8 * u, 8, g(wp)), m.local.get(hs, f64))),
+            ),
+          ),
+        );
+        accs.forEach((acc, u) => {
+          let z = m.local.get(acc, f64);
+          if (!last && coef.activation === 'relu')
+            z = m.select(
+              m.f64.gt(m.local.get(acc, f64), m.f64.const(0)),
+              m.local.get(acc, f64),
+              m.f64.const(0),
+            );
+          fin.push(m.f64.store(hout + 8 * u, 8, m.i32.shl(g(o), m.i32.const(3)), z));
+        });
+      }
+      this.out.push(
+        m.local.set(o, m.i32.const(0)),
+        m.block(`${oLp}$done`, [
+          m.loop(
+            oLp,
+            m.block(null, [
+              m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
+              ...init,
+              m.local.set(i, m.i32.const(0)),
+              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(3)))),
+              m.block(`${iLp}$done`, [
+                m.loop(
+                  iLp,
+                  m.block(null, [
+                    m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(layer.inputs))),
+                    ...step,
+                    m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
+                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 8))),
+                    m.br(iLp),
+                  ]),
+                ),
+              ]),
+              ...fin,
+              m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
+              m.br(oLp),
+            ]),
+          ),
+        ]),
+      );
+      if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
+        // elementwise kernel call per output
+        const k = this.L.add(i32);
+        const lp = this.fresh('mlp_act');
+        const addr = (): Ref => m.i32.add(m.i32.const(hout), m.i32.shl(g(k), m.i32.const(3)));
+        this.out.push(
+          m.local.set(k, m.i32.const(0)),
+          m.block(`${lp}$done`, [
+            m.loop(
+              lp,
+              m.block(null, [
+                m.br(`${lp}$done`, m.i32.ge_u(g(k), m.i32.const(layer.outputs))),
+                m.f64.store(
+                  0,
+                  8,
+                  addr(),
+                  m.call(this.kernelFn(coef.activation, 'f64'), [m.f64.load(0, 8, addr())], f64),
+                ),
+                m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
+                m.br(lp),
+              ]),
+            ),
+          ]),
+        );
+      }
+      hin = hout;
+    });
+    return Array.from(
+      { length: c.outputWidth },
+      (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(hin))), null).v,
+    );
+  }
+
+  /** A tree ensemble: the input row (f64 values + missing flags) in scratch, base margins, then the trees. */
+  private gbdt(
+    c: ir.IrComponent,
+    coef: Extract<ComponentCoefficients, { kind: 'gbdt' }>,
+    vals: Val[],
+    mod: ir.Module,
+  ): number[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const W = c.inputWidth;
+    const x = this.pool.reserve(8 * W);
+    const miss = this.pool.reserve(W);
+    const out = this.pool.reserve(8 * c.outputWidth);
+    this.out.push(m.memory.fill(m.i32.const(miss), m.i32.const(1), m.i32.const(W)));
+    for (const f of c.features) {
+      const v = vals[f.node]!;
+      const t = mod.nodes[f.node]!.type;
+      const stores: Ref[] = [];
+      if (t.k === 'cat') {
+        stores.push(m.f64.store(8 * f.offset, 8, m.i32.const(x), m.f64.convert_u.i32(m.local.get(v.v, i32))));
+        stores.push(m.i32.store8(f.offset, 1, m.i32.const(miss), m.i32.const(0)));
+      } else
+        (v.lanes ?? [v.v]).forEach((l, k) => {
+          stores.push(
+            m.f64.store(
+              8 * (f.offset + k),
+              8,
+              m.i32.const(x),
+              this.laneF64({ ...v, lanes: undefined, v: l }, 0),
+            ),
+          );
+          stores.push(m.i32.store8(f.offset + k, 1, m.i32.const(miss), m.i32.const(0)));
+        });
+      this.out.push(
+        v.p === null ? m.block(null, stores) : m.if(m.local.get(v.p, i32), m.block(null, stores)),
+      );
+    }
+    coef.base.forEach((b, q) => this.out.push(m.f64.store(8 * q, 8, m.i32.const(out), m.f64.const(b))));
+    const [lx, lm, lo] = [this.L.add(i32), this.L.add(i32), this.L.add(i32)];
+    this.out.push(
+      m.local.set(lx, m.i32.const(x)),
+      m.local.set(lm, m.i32.const(miss)),
+      m.local.set(lo, m.i32.const(out)),
+    );
+    const layout = this.options.treeLayout ?? defaultTreeLayout(coef);
+    this.layouts.set(c.name, layout);
+    const env: TreeEnv = {
+      m,
+      addLocal: (t) => this.L.add(t),
+      addData: (bytes) => this.pool.add(bytes),
+      fresh: (p) => this.fresh(p),
+    };
+    this.out.push(emitTrees(env, coef, layout, lx, lm, lo));
+    return Array.from(
+      { length: c.outputWidth },
+      (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(out))), null).v,
+    );
+  }
+
+  /** Tree layouts chosen, in component order (recorded in the manifest). */
+  readonly layouts = new Map<string, TreeLayout>();
+
+  /** platt: sigmoid(a·p + b); isotonic: the piecewise-linear map; in f64, rounded to f32. */
+  private calibrate(n: ir.Node, pv: Val): Val {
+    const m = this.m;
+    const f64 = binaryen.f64;
+    const key = n.attrs.key!;
+    const c = this.bundle.calibrations.get(key);
+    if (c === undefined)
+      throw new CompileError('missingCoefficients', `the bundle has no calibration '${key}'`);
+    const p = this.L.add(f64);
+    this.out.push(m.local.set(p, this.laneF64(pv, 0)));
+    const P = (): Ref => m.local.get(p, f64);
+    if (c.kind === 'platt')
+      return this.emit(
+        'f32',
+        m.f32.demote(
+          m.call(
+            this.kernelFn('sigmoid', 'f64'),
+            [m.f64.add(m.f64.mul(m.f64.const(c.a), P()), m.f64.const(c.b))],
+            f64,
+          ),
+        ),
+        this.p(pv),
+      );
+    const k = c.x.length;
+    const xs = this.pool.add(new Uint8Array(new Float64Array(c.x).buffer));
+    const ys = this.pool.add(new Uint8Array(new Float64Array(c.y).buffer));
+    const r = this.L.add(f64);
+    const i = this.L.add(binaryen.i32);
+    const gi = (): Ref => m.local.get(i, binaryen.i32);
+    const at = (base: number, d: number): Ref => m.f64.load(base + 8 * d, 8, m.i32.shl(gi(), m.i32.const(3)));
+    const lp = this.fresh('iso');
+    this.out.push(
+      m.if(
+        m.f64.ne(P(), P()),
+        m.local.set(r, P()),
+        m.if(
+          m.f64.le(P(), m.f64.const(c.x[0]!)),
+          m.local.set(r, m.f64.const(c.y[0]!)),
+          m.if(
+            m.f64.ge(P(), m.f64.const(c.x[k - 1]!)),
+            m.local.set(r, m.f64.const(c.y[k - 1]!)),
+            m.block(null, [
+              m.local.set(i, m.i32.const(0)),
+              m.block(`${lp}$done`, [
+                m.loop(
+                  lp,
+                  m.block(null, [
+                    m.br(`${lp}$done`, m.f64.gt(at(xs, 1), P())),
+                    m.local.set(i, m.i32.add(gi(), m.i32.const(1))),
+                    m.br(lp),
+                  ]),
+                ),
+              ]),
+              m.local.set(
+                r,
+                m.f64.add(
+                  at(ys, 0),
+                  m.f64.div(
+                    m.f64.mul(m.f64.sub(at(ys, 1), at(ys, 0)), m.f64.sub(P(), at(xs, 0))),
+                    m.f64.sub(at(xs, 1), at(xs, 0)),
+                  ),
+                ),
+              ),
+            ]),
+          ),
+        ),
+      ),
+    );
+    return this.emit('f32', m.f32.demote(m.local.get(r, f64)), this.p(pv));
   }
 }

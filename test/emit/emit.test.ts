@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import binaryen from 'binaryen';
 import {
   EXPORTS,
   MANIFEST_SECTION,
@@ -27,7 +28,19 @@ import { customSections, instantiate, score } from './host.js';
 
 const ROWS = 10_000;
 /** Fixture models (fixtures/models/) the back end compiles completely today. */
-const FIXTURES_COMPILED: string[] = ['job_apply', 'lexical_forms', 'skill_endorsements', 'tiny_linear'];
+const FIXTURES_COMPILED: string[] = [
+  'ad_bid',
+  'all_types',
+  'feed_ctr',
+  'intent_multiclass',
+  'job_apply',
+  'lexical_forms',
+  'notification_send',
+  'pymk',
+  'search_spaces',
+  'skill_endorsements',
+  'tiny_linear',
+];
 
 function model(body: string): { checked: CheckedModel; source: string } {
   const source = `model t {\n version "1"\n owner "o"\n purpose "testing"\n${body}\n}\n`;
@@ -77,6 +90,16 @@ function differences(checked: CheckedModel, bundle: Bundle, bytes: Uint8Array, r
       const x = w.outputs[o.name]!;
       if (x === null || g === null) {
         if (x !== g) note(`row ${r} ${row}: '${o.name}' = ${String(g)}, want ${String(x)}`);
+      } else if (Array.isArray(x) || Array.isArray(g)) {
+        const gs = g as number[];
+        const xs = x as number[];
+        if (
+          !Array.isArray(gs) ||
+          !Array.isArray(xs) ||
+          gs.length !== xs.length ||
+          gs.some((v, k) => !withinTolerance(v, xs[k]!))
+        )
+          note(`row ${r} ${row}: '${o.name}' = ${JSON.stringify(g)}, want ${JSON.stringify(x)}`);
       } else if (typeof x === 'boolean' || o.type === 'int') {
         if (g !== x) note(`row ${r} ${row}: '${o.name}' = ${String(g)}, want ${String(x)}`);
       } else if (!withinTolerance(g as number, x as number))
@@ -128,6 +151,68 @@ const MISSING = `
   output o_sel = if is_missing(x) then 0 else x
   output o_div = k / (q + 1)
   output o_ifint : int = if k > 0 then floor(k) else min(q, -2)
+`;
+
+/** Vectors: inputs with ranges and defaults, elementwise math, broadcasts, reductions, vector outputs. */
+const VECTORS = `
+  input v : vector<f32, 5> in [-10, 10] default 0
+  input u : vector<f64, 5> default [1, 2, 3, 4, 5]
+  input x : f32 default 1
+  input m : vector<f32, 3>
+  feature t = tanh(v) * 2 + max(v, x)
+  output o_dot : f64 = dot(u, u) + sum(v)
+  output o_soft = softmax(t)
+  output o_arg : int = argmax(concat(v, x, m))
+  output o_cat = softmax(concat(abs(v), clip(x, -1, 1)))
+  output o_miss = sum(m * 2)
+`;
+
+/** Tree ensembles: numeric, categorical and missing values; a multiclass ensemble. */
+const TREES = `
+  input a : f32
+  input b : f64 in [0, 100]
+  input k : int
+  input c : category("x", "y", "z")
+  input v : vector<f32, 3>
+  input bb : bool
+  component g = gbdt(a, b, k, c, v, bb)
+  component h = gbdt(a, c, classes = 3)
+  output o = sigmoid(g)
+  output p = softmax(h)
+`;
+
+/** MLPs: every activation, classes, onehot/hash inputs, odd widths (padding). */
+const MLPS = `
+  input x : f32 default 0
+  input y : f64 in [-5, 5] default 1
+  input s : string default ""
+  input c : category("p", "q")
+  input ws : bag<string>
+  component r = mlp(x, y, onehot(c), hidden = [7, 3], activation = relu)
+  component t = mlp(x, hash(s, 16), hash(ws, 8), hidden = [5], activation = tanh)
+  component g = mlp(x, y, hidden = [9], activation = sigmoid, classes = 3)
+  output o_r = sigmoid(r)
+  output o_t = t
+  output o_g = softmax(g)
+`;
+
+/** Fitted transforms (standardize, quantiles, vocab) and calibration maps (platt, isotonic). */
+const FITTED = `
+  input x : f32 default 0
+  input v : vector<f64, 3> default 0
+  input s : string default ""
+  feature xs = standardize(x)
+  feature vs = standardize(v)
+  feature q = quantiles(x, 8)
+  feature w = vocab(s, 50)
+  component lin = linear(xs, vs, onehot(q), onehot(w), hash(w, 32))
+  output p = sigmoid(lin)
+  output p_platt = platt(p)
+  output p_iso = isotonic(p)
+  train p {
+    label     y
+    objective logistic
+  }
 `;
 
 /** The math kernels, f32 and f64, linked from the kernel module. */
@@ -266,6 +351,10 @@ describe('emit: scoring module (first slice)', () => {
     ['strings, hash, length', HASHING, 15],
     ['per-entity linear components', PER_ENTITY, 16],
     ['bags: hash, count, overlap, cross', BAGS, 17],
+    ['vectors: elementwise, concat, dot, sum, argmax, softmax', VECTORS, 18],
+    ['tree ensembles: numeric/categorical splits, missing values, classes', TREES, 19],
+    ['MLPs: relu/tanh/sigmoid, classes, sparse inputs', MLPS, 20],
+    ['fitted transforms and calibration', FITTED, 21],
   ] as const) {
     it(`${name}: ${ROWS} generated rows agree with the reference`, async () => {
       const { checked, source } = model(body);
@@ -364,18 +453,7 @@ describe('emit: scoring module (first slice)', () => {
   });
 
   for (const [what, body, code] of [
-    ['a vector input', 'input v : vector<f32, 2> default 0\n output o = sum(v)', EMIT_CODES.unsupportedInput],
     ['lower', 'input s : string default ""\n output o = length(lower(s))', EMIT_CODES.unsupportedOp],
-    [
-      'a gbdt component',
-      'input x : f32\n component g = gbdt(x)\n output o = g',
-      EMIT_CODES.unsupportedComponent,
-    ],
-    [
-      'a vector output',
-      'input x : f32 default 0\n output o = softmax(concat(x, x))',
-      EMIT_CODES.unsupportedOp,
-    ],
   ] as const) {
     it(`unsupported: ${what} is ${code}, not a wrong result`, async () => {
       const { checked, source } = model(body);
@@ -509,6 +587,48 @@ describe('emit: scoring module (first slice)', () => {
     }
     // the fixtures this back end compiles today (a new one is good news: add it here)
     assert.deepEqual(compiled, FIXTURES_COMPILED);
+  });
+
+  it('strategies: SIMD and scalar MLP builds, branchy and flat trees give byte-identical outputs', async () => {
+    for (const [name, variants] of [
+      ['pymk', [{ simd: true }, { simd: false }, { simd: true, mlpUnroll: 1 }, { simd: true, mlpUnroll: 4 }]],
+      ['notification_send', [{ simd: true }, { simd: false, mlpUnroll: 3 }]],
+      ['feed_ctr', [{ treeLayout: 'branchy' }, { treeLayout: 'flat' }]],
+      [
+        'search_spaces',
+        [
+          { treeLayout: 'branchy', simd: false },
+          { treeLayout: 'flat', simd: true },
+        ],
+      ],
+    ] as const) {
+      const dir = join(MODELS_DIR, name);
+      const source = readFileSync(join(dir, 'model.pml'), 'utf8');
+      const checked = checkSource('model.pml', source).checked!;
+      const bundle = readBundle(join(dir, 'bundle'));
+      const rows = randomRows(checked, bundle, { seed: 33, count: 2_000 });
+      const outs: string[] = [];
+      for (const v of variants) {
+        const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+          sourceText: source,
+          kernelBytes: kernels,
+          ...v,
+        });
+        const text = binaryen.readBinary(bytes).emitText();
+        if ('simd' in v) {
+          assert.equal(manifest.strategies['mlp.simd'], v.simd ? 'f64x2' : 'scalar');
+          // the SIMD build's MLP layers are f64x2 code; the scalar build has no v128 at all
+          if (v.simd) assert.match(text, /f64x2\.mul/);
+          else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
+        }
+        if ('treeLayout' in v)
+          for (const c of checked.components.filter((x) => x.kind === 'gbdt'))
+            assert.equal(manifest.strategies[`trees.${c.name}`], v.treeLayout);
+        const { exports } = instantiate(bytes);
+        outs.push(JSON.stringify(score(exports, manifest, rows, bundle)));
+      }
+      for (const o of outs.slice(1)) assert.ok(o === outs[0], `${name}: a strategy changed the outputs`);
+    }
   });
 
   it('every emit code is documented in docs/errors.md', () => {

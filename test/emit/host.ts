@@ -19,7 +19,7 @@ export interface HostResult {
   /** proml_score's return value: rejected rows, or a negative fatal code. */
   result: number;
   status: number[];
-  outputs: Record<string, (number | boolean | null)[]>;
+  outputs: Record<string, (number | boolean | number[] | null)[]>;
 }
 
 /** WebAssembly.Module.customSections (present in every engine; missing from this project's typings). */
@@ -42,6 +42,12 @@ export function instantiate(bytes: Uint8Array): { exports: ModuleExports; manife
 function bytesOf(kind: string, n: number): number {
   if (kind === 'bool') return Math.ceil(n / 8);
   return n * (kind === 'f64' ? 8 : 4);
+}
+
+/** Bytes of an input column's values buffer (vectors: n·size numbers). */
+function inputBytes(type: Manifest['inputs'][number]['type'], n: number): number {
+  if (type.kind === 'vector') return n * type.size * (type.elem === 'f64' ? 8 : 4);
+  return bytesOf(type.kind, n);
 }
 
 /** Scores rows; entity-block columns are looked up in `bundle` (an unknown or missing id: a null block). */
@@ -90,14 +96,14 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
     col: c,
     validity: alloc(Math.ceil(n / 8)),
     values: alloc(
-      texts[i] === null ? bytesOf(c.type.kind, n) : texts[i]!.reduce((t, b) => t + (b?.length ?? 0), 0),
+      texts[i] === null ? inputBytes(c.type, n) : texts[i]!.reduce((t, b) => t + (b?.length ?? 0), 0),
     ),
     offsets: texts[i] === null ? 0 : alloc(4 * (n + 1)),
   }));
   const outputs = manifest.outputs.map((c) => ({
     col: c,
     validity: alloc(Math.ceil(n / 8)),
-    values: alloc(bytesOf(c.type, n)),
+    values: alloc(bytesOf(c.type, n) * c.size),
   }));
   const blocks = manifest.entityBlocks.map((b) => ({
     b,
@@ -162,6 +168,22 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
       return;
     }
     if (kind === 'bool') u8.fill(0, inp.values, inp.values + Math.ceil(n / 8));
+    const vt = inp.col.type;
+    if (vt.kind === 'vector') {
+      const size = vt.elem === 'f64' ? 8 : 4;
+      u8.fill(0, inp.values, inp.values + n * vt.size * size);
+      rows.forEach((row, r) => {
+        const v = row[inp.col.name];
+        if (v === null || v === undefined) return;
+        u8[inp.validity + (r >> 3)]! |= 1 << (r & 7);
+        (v as number[]).forEach((x, k) => {
+          const at = inp.values + (r * vt.size + k) * size;
+          if (size === 8) dv.setFloat64(at, x, true);
+          else dv.setFloat32(at, x, true);
+        });
+      });
+      return;
+    }
     rows.forEach((row, r) => {
       const v = row[inp.col.name];
       if (v === null || v === undefined) {
@@ -205,14 +227,27 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
     dv.setUint32(d + OUTPUT_DESCRIPTOR.values, o.values, true);
     // garbage, to prove the module writes every bit and value
     u8.fill(0xa5, o.validity, o.validity + Math.ceil(n / 8));
-    u8.fill(0xa5, o.values, o.values + bytesOf(o.col.type, n));
+    u8.fill(0xa5, o.values, o.values + bytesOf(o.col.type, n) * o.col.size);
   });
   const result = e.proml_score(n, inTable, outTable, status);
   const after = new DataView(e.memory.buffer);
   const bit = (base: number, r: number): boolean => ((after.getUint8(base + (r >> 3)) >> (r & 7)) & 1) === 1;
   const out: HostResult['outputs'] = {};
   for (const o of outputs) {
-    const col: (number | boolean | null)[] = [];
+    const col: (number | boolean | number[] | null)[] = [];
+    if (o.col.size > 1) {
+      for (let r = 0; r < n; r++) {
+        const xs: number[] = [];
+        for (let k = 0; k < o.col.size; k++)
+          xs.push(after.getFloat32(o.values + 4 * (r * o.col.size + k), true));
+        if (!bit(o.validity, r)) {
+          if (xs.some((x) => x !== 0)) throw new Error(`output '${o.col.name}' row ${r}: null with values`);
+          col.push(null);
+        } else col.push(xs);
+      }
+      out[o.col.name] = col;
+      continue;
+    }
     for (let r = 0; r < n; r++) {
       const t = o.col.type;
       const value =

@@ -1,0 +1,451 @@
+// Tree ensembles (`gbdt` components) as binaryen code, in two layouts with identical results:
+// 'branchy' generates one nested if/else expression per tree (thresholds as f64 constants), split
+// into helper functions `proml$trees…` for large ensembles; 'flat' writes the nodes into a data
+// segment and walks every tree with one small generated loop.
+// Input: the gbdt coefficients (abi/bundle.ts), the layout, and three i32 locals of the function
+// being generated: x (f64[inputWidth] feature values; a category is its index), miss
+// (u8[inputWidth], non-zero = missing) and out (f64[classes], holding the base margins).
+// Output: statements that add each tree's leaf value to out[tree.class] in tree order, so the sums
+// are bit-identical to the reference evaluator (compiler/reference/eval.ts, `case 'gbdt'`):
+// `x < threshold` goes left (NaN goes right), a categorical split sends its listed indices left, and
+// a missing value follows defaultLeft.
+//
+// Flat data (one segment at base B; every address below is an offset from B; little endian):
+//   records, 16 bytes each, one tree after another in preorder (a split's left child is the next
+//   record; a node shared by two parents is copied when it is a left child):
+//     numeric split      +0 f64 threshold                     +8 u32 feature   +12 u32 right | flags
+//     categorical split  +0 u32 bitset offset, +4 u32 nbits  +8 u32 feature   +12 u32 right | flags
+//     leaf               +0 f64 value                         +8 u32 class·8   +12 u32 flags (= 1)
+//   flags (low 4 bits; records are 16-aligned): 1 leaf, 2 missing goes left, 4 categorical.
+//   then the tree table (u32 root offset per tree), then the bitsets (bit k set = index k goes left;
+//   nbits = max index + 1, and bit nbits is always present and 0, so out-of-range indices read it).
+
+import binaryen from 'binaryen';
+import type { ComponentCoefficients, GbdtNode, GbdtTree } from '../../abi/index.js';
+
+type Ref = binaryen.ExpressionRef;
+type Gbdt = Extract<ComponentCoefficients, { kind: 'gbdt' }>;
+
+export type TreeLayout = 'branchy' | 'flat';
+
+export interface TreeEnv {
+  m: binaryen.Module;
+  /** Adds a local of type t to the function being generated; returns its index. */
+  addLocal(t: binaryen.Type): number;
+  /** Places constant bytes in linear memory (an active data segment); returns the address (16-byte aligned). */
+  addData(bytes: Uint8Array): number;
+  /** A fresh unique label/name prefix for blocks and loops. */
+  fresh(prefix: string): string;
+}
+
+export interface TreeOptions {
+  /** branchy: most (expanded) nodes per generated helper function; the whole ensemble is inlined
+   *  into the caller when it has at most this many (default BRANCHY_CHUNK_NODES). */
+  chunkNodes?: number;
+}
+
+/** branchy: nodes per helper function (measured in bench/compile-trees.ts; see bench/results). */
+export const BRANCHY_CHUNK_NODES = 16_384;
+/** defaultTreeLayout: flat above this many nodes in total (bench/results/compile-trees.md). */
+export const FLAT_ABOVE_NODES = 65_536;
+/** defaultTreeLayout: flat for trees deeper than this (deeply nested ifs strain the optimiser). */
+export const FLAT_ABOVE_DEPTH = 48;
+/** branchy: categorical splits with more listed indices than this test a bitset, fewer an f64.eq chain. */
+const EQ_CHAIN_MAX = 4;
+/** Copies of shared nodes (trees that are DAGs) may grow an ensemble to at most this many nodes. */
+const MAX_EXPANDED_NODES = 1 << 26;
+
+const FLAG_LEAF = 1;
+const FLAG_DEFAULT_LEFT = 2;
+const FLAG_CATEGORICAL = 4;
+const RECORD = 16;
+
+/**
+ * Statements that add every tree's leaf value to the class margins, in tree order (the reference's
+ * order, so results are bit-identical): out[class] += leaf, f64.
+ * x: local (i32) holding the address of f64[inputWidth] feature values;
+ * miss: local (i32) holding the address of u8[inputWidth], 1 = missing;
+ * out: local (i32) holding the address of f64[classes], already initialised with the base margins by the caller.
+ */
+export function emitTrees(
+  env: TreeEnv,
+  coef: Gbdt,
+  layout: TreeLayout,
+  x: number,
+  miss: number,
+  out: number,
+  options: TreeOptions = {},
+): Ref {
+  checkTrees(coef);
+  if (coef.trees.length === 0) return env.m.nop();
+  return layout === 'flat' ? emitFlat(env, coef, x, miss, out) : emitBranchy(env, coef, x, miss, out, options);
+}
+
+/** Default layout choice for an ensemble: branchy while small and shallow, flat beyond
+ *  FLAT_ABOVE_NODES nodes in total or FLAT_ABOVE_DEPTH levels. */
+export function defaultTreeLayout(coef: Gbdt): TreeLayout {
+  let nodes = 0;
+  let depth = 0;
+  for (const tree of coef.trees) {
+    nodes += tree.nodes.length;
+    depth = Math.max(depth, treeDepth(tree));
+  }
+  return nodes > FLAT_ABOVE_NODES || depth > FLAT_ABOVE_DEPTH ? 'flat' : 'branchy';
+}
+
+// ---- shared ----
+
+/** Depth (edges on the longest root-to-leaf path); children come after their parent. */
+function treeDepth(tree: GbdtTree): number {
+  const d = new Int32Array(tree.nodes.length);
+  let max = 0;
+  tree.nodes.forEach((n, i) => {
+    if (n.split === 'leaf') return;
+    const c = d[i]! + 1;
+    max = Math.max(max, c);
+    if (c > d[n.left]!) d[n.left] = c;
+    if (c > d[n.right]!) d[n.right] = c;
+  });
+  return max;
+}
+
+/** The structural rules the emitted code relies on (checkBundle enforces them as PML3016). */
+function checkTrees(coef: Gbdt): void {
+  coef.trees.forEach((tree, t) => {
+    const where = (i: number): string => `gbdt tree ${t} node ${i}`;
+    if (!Number.isInteger(tree.class) || tree.class < 0 || tree.class >= coef.classes)
+      throw new Error(`gbdt tree ${t}: class ${tree.class} out of range`);
+    if (tree.nodes.length === 0) throw new Error(`gbdt tree ${t} has no nodes`);
+    tree.nodes.forEach((n, i) => {
+      if (n.split === 'leaf') return;
+      if (!Number.isInteger(n.feature) || n.feature < 0 || n.feature >= coef.inputWidth)
+        throw new Error(`${where(i)}: feature ${n.feature} out of range`);
+      for (const c of [n.left, n.right])
+        if (!Number.isInteger(c) || c <= i || c >= tree.nodes.length)
+          throw new Error(`${where(i)}: child ${c} does not come after its parent in the tree`);
+      if (n.split === 'categorical')
+        for (const k of n.categories)
+          if (!Number.isInteger(k) || k < 0 || k >= 2 ** 31)
+            throw new Error(`${where(i)}: category index ${k} is not in 0..2^31-1`);
+    });
+  });
+}
+
+/** Bitset of the listed indices: nbits = max + 1, with room for bit nbits (always 0). */
+function bitset(categories: readonly number[]): { bytes: Uint8Array; nbits: number } {
+  const nbits = categories.length === 0 ? 0 : Math.max(...categories) + 1;
+  const bytes = new Uint8Array((nbits >> 3) + 1);
+  for (const k of categories) bytes[k >> 3]! |= 1 << (k & 7);
+  return { bytes, nbits };
+}
+
+/** `f64 v` is one of the indices of a bitset at address `bits` (constant offset + i32 ptr):
+ *  k = trunc_sat_u(v); convert(k) == v (an exact index; also rejects NaN) && bit[min(k, nbits)]. */
+function bitsetTest(
+  m: binaryen.Module,
+  v: () => Ref,
+  k: number,
+  bitsPtr: Ref,
+  bitsOffset: number,
+  nbits: () => Ref,
+): Ref {
+  const exact = m.f64.eq(m.f64.convert_u.i32(m.local.tee(k, m.i32.trunc_u_sat.f64(v()), binaryen.i32)), v());
+  // k = min(k, nbits); nbits is evaluated twice: callers pass a constant or a pure load
+  const clamp = m.local.set(
+    k,
+    m.select(m.i32.lt_u(m.local.get(k, binaryen.i32), nbits()), m.local.get(k, binaryen.i32), nbits()),
+  );
+  const kc = (): Ref => m.local.get(k, binaryen.i32);
+  const byte = m.i32.load8_u(bitsOffset, 1, m.i32.add(bitsPtr, m.i32.shr_u(kc(), m.i32.const(3))));
+  const bit = m.i32.and(m.i32.shr_u(byte, m.i32.and(kc(), m.i32.const(7))), m.i32.const(1));
+  return m.i32.and(exact, m.block(null, [clamp, bit], binaryen.i32));
+}
+
+// ---- branchy ----
+
+/** Nodes of each tree with shared subtrees counted once per path (what nested ifs generate). */
+function expandedSize(tree: GbdtTree): number {
+  const size = new Float64Array(tree.nodes.length);
+  for (let i = tree.nodes.length - 1; i >= 0; i--) {
+    const n = tree.nodes[i]!;
+    size[i] = n.split === 'leaf' ? 1 : 1 + size[n.left]! + size[n.right]!;
+  }
+  return size[0]!;
+}
+
+interface BranchyLocals {
+  x: number;
+  miss: number;
+  out: number;
+  /** f64 temporary (categorical value). */
+  v: number;
+  /** i32 temporary (category index). */
+  k: number;
+}
+
+function emitBranchy(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number, options: TreeOptions): Ref {
+  const { m } = env;
+  const chunkNodes = options.chunkNodes ?? BRANCHY_CHUNK_NODES;
+  const sizes = coef.trees.map(expandedSize);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total > MAX_EXPANDED_NODES) throw new Error(`gbdt: ${total} nodes once shared subtrees are copied`);
+  const bitsets = new Map<string, number>();
+  const bitsetAddr = (categories: readonly number[]): { addr: number; nbits: number } => {
+    const b = bitset(categories);
+    const key = categories.join(',');
+    let addr = bitsets.get(key);
+    if (addr === undefined) bitsets.set(key, (addr = env.addData(b.bytes)));
+    return { addr, nbits: b.nbits };
+  };
+  const treeStatements = (from: number, to: number, L: BranchyLocals): Ref[] => {
+    const list: Ref[] = [];
+    for (let t = from; t < to; t++) {
+      const tree = coef.trees[t]!;
+      const o = m.local.get(L.out, binaryen.i32);
+      const sum = m.f64.add(m.f64.load(tree.class * 8, 8, o), treeExpr(m, tree, L, bitsetAddr));
+      list.push(m.f64.store(tree.class * 8, 8, m.local.get(L.out, binaryen.i32), sum));
+    }
+    return list;
+  };
+  if (total <= chunkNodes) {
+    const L = { x, miss, out, v: env.addLocal(binaryen.f64), k: env.addLocal(binaryen.i32) };
+    return m.block(null, treeStatements(0, coef.trees.length, L), binaryen.none);
+  }
+  const prefix = `proml$trees$${env.fresh('chunk')}`;
+  const params = binaryen.createType([binaryen.i32, binaryen.i32, binaryen.i32]);
+  const calls: Ref[] = [];
+  let from = 0;
+  while (from < coef.trees.length) {
+    let to = from;
+    let nodes = 0;
+    while (to < coef.trees.length && (to === from || nodes + sizes[to]! <= chunkNodes)) nodes += sizes[to++]!;
+    const name = `${prefix}$${calls.length}`;
+    const L = { x: 0, miss: 1, out: 2, v: 3, k: 4 };
+    const body = m.block(null, treeStatements(from, to, L), binaryen.none);
+    m.addFunction(name, params, binaryen.none, [binaryen.f64, binaryen.i32], body);
+    calls.push(
+      m.call(
+        name,
+        [m.local.get(x, binaryen.i32), m.local.get(miss, binaryen.i32), m.local.get(out, binaryen.i32)],
+        binaryen.none,
+      ),
+    );
+    from = to;
+  }
+  // binaryen inlines every function with one caller, which would rebuild the giant function the
+  // chunks avoid (optimize time grows much faster than linearly with function size): mark them
+  // noinline (Function::noFullInline/noPartialInline, kept by the module until it is emitted)
+  const previous = binaryen.getPassArgument('no-inline');
+  binaryen.setPassArgument('no-inline', `${prefix}$*`);
+  m.runPasses(['no-inline']);
+  binaryen.setPassArgument('no-inline', previous);
+  return m.block(null, calls, binaryen.none);
+}
+
+/** One tree as an f64 expression: nested ifs down to the leaf values. */
+function treeExpr(
+  m: binaryen.Module,
+  tree: GbdtTree,
+  L: BranchyLocals,
+  bitsetAddr: (categories: readonly number[]) => { addr: number; nbits: number },
+): Ref {
+  const gen = (i: number): Ref => {
+    const n = tree.nodes[i]!;
+    if (n.split === 'leaf') return m.f64.const(n.value);
+    return m.if(splitCond(m, n, L, bitsetAddr), gen(n.left), gen(n.right));
+  };
+  return gen(0);
+}
+
+/** i32 condition "goes left" of a split node, missing values included. */
+function splitCond(
+  m: binaryen.Module,
+  n: GbdtNode,
+  L: BranchyLocals,
+  bitsetAddr: (categories: readonly number[]) => { addr: number; nbits: number },
+): Ref {
+  const load = (): Ref => m.f64.load(n.feature * 8, 8, m.local.get(L.x, binaryen.i32));
+  let test: Ref;
+  if (n.split === 'numeric') {
+    test = m.f64.lt(load(), m.f64.const(n.threshold));
+  } else {
+    const cats = [...new Set(n.categories)].sort((a, b) => a - b);
+    if (cats.length === 0) test = m.i32.const(0);
+    else if (cats.length === 1) test = m.f64.eq(load(), m.f64.const(cats[0]!));
+    else if (cats.length <= EQ_CHAIN_MAX) {
+      test = m.f64.eq(m.local.tee(L.v, load(), binaryen.f64), m.f64.const(cats[0]!));
+      for (const c of cats.slice(1))
+        test = m.i32.or(test, m.f64.eq(m.local.get(L.v, binaryen.f64), m.f64.const(c)));
+    } else {
+      const { addr, nbits } = bitsetAddr(cats);
+      let first = true;
+      const v = (): Ref => {
+        if (!first) return m.local.get(L.v, binaryen.f64);
+        first = false;
+        return m.local.tee(L.v, load(), binaryen.f64);
+      };
+      test = bitsetTest(m, v, L.k, m.i32.const(0), addr, () => m.i32.const(nbits));
+    }
+  }
+  const missing = m.i32.load8_u(n.feature, 1, m.local.get(L.miss, binaryen.i32));
+  return n.defaultLeft ? m.i32.or(missing, test) : m.i32.and(m.i32.eqz(missing), test);
+}
+
+// ---- flat ----
+
+/** The flat data blob (see the header) and where its parts are, as offsets from its start. */
+export function flatTreeData(coef: Gbdt): { bytes: Uint8Array; tableOffset: number; trees: number } {
+  checkTrees(coef);
+  // preorder records: [tree, node, right record (split)]
+  const recTree: number[] = [];
+  const recNode: number[] = [];
+  const recRight: number[] = [];
+  coef.trees.forEach((tree, t) => {
+    const placed = new Map<number, number>();
+    // work items: node, and the record whose right link it is (-1: a left child or the root)
+    const stack: [number, number][] = [[0, -1]];
+    while (stack.length > 0) {
+      const [i, parent] = stack.pop()!;
+      if (parent >= 0) {
+        const seen = placed.get(i);
+        if (seen !== undefined) {
+          recRight[parent] = seen;
+          continue;
+        }
+        recRight[parent] = recTree.length;
+      }
+      const rec = recTree.length;
+      if (rec >= MAX_EXPANDED_NODES) throw new Error(`gbdt: too many nodes once shared subtrees are copied`);
+      if (!placed.has(i)) placed.set(i, rec);
+      recTree.push(t);
+      recNode.push(i);
+      recRight.push(-1);
+      const n = tree.nodes[i]!;
+      if (n.split !== 'leaf') {
+        stack.push([n.right, rec]);
+        stack.push([n.left, -1]);
+      }
+    }
+  });
+  const records = recTree.length;
+  const tableOffset = records * RECORD;
+  let end = tableOffset + coef.trees.length * 4;
+  // bitsets, deduplicated
+  const sets = new Map<string, { offset: number; bytes: Uint8Array; nbits: number }>();
+  const setOf = (categories: readonly number[]): { offset: number; bytes: Uint8Array; nbits: number } => {
+    const cats = [...new Set(categories)].sort((a, b) => a - b);
+    const key = cats.join(',');
+    let s = sets.get(key);
+    if (s === undefined) {
+      const b = bitset(cats);
+      s = { offset: end, ...b };
+      end += b.bytes.length;
+      sets.set(key, s);
+    }
+    return s;
+  };
+  const catOf = new Map<number, { offset: number; nbits: number }>();
+  for (let r = 0; r < records; r++) {
+    const n = coef.trees[recTree[r]!]!.nodes[recNode[r]!]!;
+    if (n.split === 'categorical') catOf.set(r, setOf(n.categories));
+  }
+  const bytes = new Uint8Array(end);
+  const dv = new DataView(bytes.buffer);
+  for (let r = 0; r < records; r++) {
+    const tree = coef.trees[recTree[r]!]!;
+    const n = tree.nodes[recNode[r]!]!;
+    const at = r * RECORD;
+    if (n.split === 'leaf') {
+      dv.setFloat64(at, n.value, true);
+      dv.setUint32(at + 8, tree.class * 8, true);
+      dv.setUint32(at + 12, FLAG_LEAF, true);
+      continue;
+    }
+    let flags = n.defaultLeft ? FLAG_DEFAULT_LEFT : 0;
+    if (n.split === 'numeric') dv.setFloat64(at, n.threshold, true);
+    else {
+      const s = catOf.get(r)!;
+      dv.setUint32(at, s.offset, true);
+      dv.setUint32(at + 4, s.nbits, true);
+      flags |= FLAG_CATEGORICAL;
+    }
+    dv.setUint32(at + 8, n.feature, true);
+    dv.setUint32(at + 12, (recRight[r]! * RECORD) | flags, true);
+  }
+  let t = -1;
+  for (let r = 0; r < records; r++)
+    if (recTree[r] !== t) dv.setUint32(tableOffset + 4 * (t = recTree[r]!), r * RECORD, true);
+  for (const s of sets.values()) bytes.set(s.bytes, s.offset);
+  return { bytes, tableOffset, trees: coef.trees.length };
+}
+
+function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number): Ref {
+  const { m } = env;
+  const { bytes, tableOffset, trees } = flatTreeData(coef);
+  const B = env.addData(bytes);
+  const i32 = binaryen.i32;
+  const tp = env.addLocal(i32);
+  const p = env.addLocal(i32);
+  const w = env.addLocal(i32);
+  const f = env.addLocal(i32);
+  const k = env.addLocal(i32);
+  const left = env.addLocal(i32);
+  const v = env.addLocal(binaryen.f64);
+  const get = (l: number): Ref => m.local.get(l, i32);
+  const treeLoop = env.fresh('proml$trees$tree');
+  const walkLoop = env.fresh('proml$trees$walk');
+  const leafBlock = env.fresh('proml$trees$leaf');
+  const hasCategorical = coef.trees.some((tr) => tr.nodes.some((n) => n.split === 'categorical'));
+  const numericTest = m.f64.lt(m.local.get(v, binaryen.f64), m.f64.load(B, 8, get(p)));
+  const test = hasCategorical
+    ? m.if(
+        m.i32.and(get(w), m.i32.const(FLAG_CATEGORICAL)),
+        bitsetTest(
+          m,
+          () => m.local.get(v, binaryen.f64),
+          k,
+          m.i32.load(B, 4, get(p)),
+          B,
+          () => m.i32.load(B + 4, 4, get(p)),
+        ),
+        numericTest,
+      )
+    : numericTest;
+  const walk = m.loop(
+    walkLoop,
+    m.block(null, [
+      m.local.set(w, m.i32.load(B + 12, 4, get(p))),
+      m.br(leafBlock, m.i32.and(get(w), m.i32.const(FLAG_LEAF))),
+      m.local.set(f, m.i32.load(B + 8, 4, get(p))),
+      m.local.set(v, m.f64.load(0, 8, m.i32.add(get(x), m.i32.shl(get(f), m.i32.const(3))))),
+      m.local.set(
+        left,
+        m.select(
+          m.i32.load8_u(0, 1, m.i32.add(get(miss), get(f))),
+          m.i32.and(get(w), m.i32.const(FLAG_DEFAULT_LEFT)),
+          test,
+        ),
+      ),
+      m.local.set(
+        p,
+        m.select(get(left), m.i32.add(get(p), m.i32.const(RECORD)), m.i32.and(get(w), m.i32.const(-RECORD))),
+      ),
+      m.br(walkLoop),
+    ]),
+  );
+  const addr = (): Ref => m.i32.add(get(out), m.i32.load(B + 8, 4, get(p)));
+  return m.block(null, [
+    m.local.set(tp, m.i32.const(tableOffset)),
+    m.loop(
+      treeLoop,
+      m.block(null, [
+        m.local.set(p, m.i32.load(B, 4, get(tp))),
+        m.block(leafBlock, [walk]),
+        m.local.set(f, addr()),
+        m.f64.store(0, 8, get(f), m.f64.add(m.f64.load(0, 8, get(f)), m.f64.load(B, 8, get(p)))),
+        m.local.set(tp, m.i32.add(get(tp), m.i32.const(4))),
+        m.br(treeLoop, m.i32.lt_u(get(tp), m.i32.const(tableOffset + 4 * trees))),
+      ]),
+    ),
+  ]);
+}
