@@ -29,7 +29,7 @@ import {
   tanhF32x4,
   tanhF64,
 } from './math';
-export { bytesEqual, codePointCount, murmur3, utf8Valid } from './text';
+export { bytesEqual, codePointCount, lowerUtf8, murmur3, ngramsUtf8, tokensUtf8, utf8Valid } from './text';
 
 export {
   cosF32,

@@ -25,6 +25,24 @@ export type KernelOp = keyof typeof KERNEL_OPS;
 /** Ops that have an f32x4 kernel (the others run scalar only). */
 export const SIMD_OPS: readonly KernelOp[] = ['exp', 'expm1', 'log', 'log1p', 'tanh', 'sigmoid'];
 
+/**
+ * Output capacity of the text kernels (assembly/text.ts, docs/abi.md 5.2), for callers that allocate
+ * their buffers. `lowerUtf8` writes at most len + (len >> 1) bytes for `len` input bytes: no simple
+ * lowercase mapping lengthens a code point's UTF-8 by more than half (2 bytes -> 3, e.g. U+023A ->
+ * U+2C65; test/assembly/text.test.ts checks every code point).
+ */
+export function lowerUtf8Capacity(len: number): number {
+  return len + (len >> 1);
+}
+/** Most (start, end) pairs `tokensUtf8` writes for text of `codePoints` code points (≤ its bytes). */
+export function tokensUtf8Capacity(codePoints: number): number {
+  return (codePoints + 1) >> 1;
+}
+/** The number of (start, end) pairs `ngramsUtf8` writes for text of `codePoints` code points. */
+export function ngramsUtf8Count(codePoints: number, n: number): number {
+  return n < 1 ? 0 : Math.max(0, codePoints - n + 1);
+}
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ASSEMBLY_DIR = join(ROOT, 'assembly');
 const CONFIG = 'asconfig.json';

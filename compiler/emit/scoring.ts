@@ -58,6 +58,9 @@ export interface EmitResult {
   manifest: Manifest;
 }
 
+/** Vector features at least this wide in a global linear component take the dense (SIMD) dot product. */
+const DENSE_MIN = 8;
+
 /** Most rows per call (docs/abi.md: more is fatal code -1). */
 const MAX_ROWS = 1 << 24;
 const FEATURES =
@@ -72,7 +75,7 @@ const FEATURES =
 /** Math kernels of assembly/math.ts, called by their internal names (`expF32`, `tanhF64`, ...). */
 type KernelFn = 'exp' | 'log' | 'log1p' | 'sigmoid' | 'tanh' | 'sin' | 'cos' | 'pow';
 
-/** Every IR op but the text ones that still wait for their kernels. */
+/** Every IR op. */
 const SUPPORTED_OPS = new Set<ir.Op>([
   'input',
   'const',
@@ -113,6 +116,9 @@ const SUPPORTED_OPS = new Set<ir.Op>([
   'min',
   'max',
   'clip',
+  'lower',
+  'tokens',
+  'ngrams',
   'length',
   'count',
   'overlap',
@@ -134,7 +140,8 @@ const SUPPORTED_OPS = new Set<ir.Op>([
 ]);
 
 /** Text kernels of assembly/text.ts, called by their internal names. */
-type TextFn = 'murmur3' | 'utf8Valid' | 'codePointCount' | 'bytesEqual';
+type TextFn =
+  'murmur3' | 'utf8Valid' | 'codePointCount' | 'bytesEqual' | 'lowerUtf8' | 'tokensUtf8' | 'ngramsUtf8';
 
 type S = ir.Scalar;
 type Ref = binaryen.ExpressionRef;
@@ -272,6 +279,9 @@ interface Val {
   multi?: boolean;
   /** Vectors: one local per element (s is the element type; p the whole vector's presence). */
   lanes?: number[];
+  /** Bags made by tokens()/ngrams(): items are (start, end) byte pairs at this local's address, relative to src. */
+  pairs?: number;
+  src?: number;
 }
 
 /** Compiles a checked model + IR + bundle into a scoring module (bytes and the manifest embedded). */
@@ -485,6 +495,7 @@ function build(
     'linear.weights': allF32 ? 'f32' : 'f64',
     'linear.order': 'intercept, then columns ascending, zeros skipped; f64, rounded once to f32',
   };
+  strategies['linear.dense'] = strategy.simd ? 'f64x2 x4' : 'scalar x8';
   if (mod.components.some((c) => c.kind === 'mlp')) {
     strategies['mlp.simd'] = strategy.simd ? 'f64x2' : 'scalar';
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
@@ -763,6 +774,7 @@ function addScore(
   const inV: number[] = [];
   const inLen: number[] = [];
   const inLanes: (number[] | undefined)[] = [];
+  const inVecBase: (number | undefined)[] = [];
   mod.inputs.forEach((inp, i) => {
     const s = sOf(i);
     const p = L.add(i32);
@@ -886,6 +898,7 @@ function addScore(
         ),
       );
       inLanes[i] = lanes;
+      inVecBase[i] = base;
       return;
     }
     let load: Ref;
@@ -1031,7 +1044,7 @@ function addScore(
     kernelFn,
     textFn,
     pool,
-    { p: inP, v: inV, len: inLen, cat: catIdx, bag: bagCols, lanes: inLanes },
+    { p: inP, v: inV, len: inLen, cat: catIdx, bag: bagCols, lanes: inLanes, vecBase: inVecBase },
     blockRow,
     pre,
     bundle,
@@ -1075,10 +1088,13 @@ function addScore(
     }
     writeOut.push(val.p === null ? setBit(outValid[j]!) : m.if(present(), setBit(outValid[j]!)));
   });
+  const arena = g.usesArena ? L.add(i32) : -1;
+  const arenaIn = g.usesArena ? [m.local.set(arena, m.global.get('proml$heap', i32))] : [];
+  const arenaOut = g.usesArena ? [m.global.set('proml$heap', get(arena))] : [];
   row.push(
     m.if(
       m.i32.eqz(get(ST)),
-      m.block(null, [...body, ...writeOut]),
+      m.block(null, [...arenaIn, ...body, ...writeOut, ...arenaOut]),
       m.block(null, [m.local.set(REJ, m.i32.add(get(REJ), m.i32.const(1))), ...writeZero]),
     ),
   );
@@ -1274,6 +1290,8 @@ class Gen {
       cat: number[];
       bag: (BagCol | undefined)[];
       lanes: (number[] | undefined)[];
+      /** Vector inputs: the local holding the address of the row's elements. */
+      vecBase: (number | undefined)[];
     },
     private readonly blocks: Map<string, { present: number; base: number; intercept: boolean }>,
     private readonly pre: Ref[],
@@ -1290,8 +1308,7 @@ class Gen {
   private forItems(v: Val, j: number, body: (it: ReturnType<typeof itemAccess>) => Ref[]): Ref {
     const m = this.m;
     const i32 = binaryen.i32;
-    const bc = this.inputs.bag[v.bag!]!;
-    const it = itemAccess(m, bc, j);
+    const it = this.items(v, j);
     const lp = this.fresh('each');
     return m.block(null, [
       m.local.set(j, m.local.get(v.v, i32)),
@@ -1309,9 +1326,50 @@ class Gen {
     ]);
   }
 
+  /** Item j of a bag: an input bag's (itemAccess), or a tokens()/ngrams() pair (always valid). */
+  private items(v: Val, j: number): ReturnType<typeof itemAccess> {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    if (v.pairs === undefined) return itemAccess(m, this.inputs.bag[v.bag!]!, j);
+    const at = (off: number): Ref =>
+      m.i32.load(
+        off,
+        4,
+        m.i32.add(m.local.get(v.pairs!, i32), m.i32.shl(m.local.get(j, i32), m.i32.const(3))),
+      );
+    return {
+      valid: () => m.i32.const(1),
+      ptr: () => m.i32.add(m.local.get(v.src!, i32), at(0)),
+      len: () => m.i32.sub(at(4), at(0)),
+    };
+  }
+
+  /** Whether a bag holds strings. */
+  private strBag(v: Val): boolean {
+    return v.pairs !== undefined || this.inputs.bag[v.bag!]!.elem === 'str';
+  }
+
   /** The most hash items value v can have in one row (i32 expression), for scratch sizing. */
   private maxItems(v: Val, t: ir.IrType): Ref {
-    return t.k === 'bag' ? this.m.local.get(this.inputs.bag[v.bag!]!.max, binaryen.i32) : this.m.i32.const(1);
+    if (t.k !== 'bag') return this.m.i32.const(1);
+    if (v.pairs !== undefined) return this.m.local.get(v.len!, binaryen.i32);
+    return this.m.local.get(this.inputs.bag[v.bag!]!.max, binaryen.i32);
+  }
+
+  /** Whether the row code allocates from the per-row arena (heap mark restored after each row). */
+  usesArena = false;
+
+  /** Per-row scratch of `bytes` (i32, > 0) from the heap; the row loop releases it after the row. */
+  private rowAlloc(bytes: Ref): number {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    this.usesArena = true;
+    const addr = this.L.add(i32);
+    this.out.push(
+      m.local.set(addr, m.call('proml$alloc', [bytes], i32)),
+      m.if(m.i32.eqz(m.local.get(addr, i32)), m.return(m.i32.const(-2))),
+    );
+    return addr;
   }
 
   private scratchAddr(): number {
@@ -1393,22 +1451,32 @@ class Gen {
     const ta = mod.nodes[n.args[0]!]!.type;
     const cnt = this.L.add(i32);
     const g = (l: number): Ref => m.local.get(l, i32);
-    let buf: number;
+    let buf = -1;
     const push = (h: Ref): Ref[] => [
       m.i32.store(0, 4, m.i32.add(g(buf), m.i32.shl(g(cnt), m.i32.const(2))), m.i32.rem_u(h, m.i32.const(B))),
       m.local.set(cnt, m.i32.add(g(cnt), m.i32.const(1))),
     ];
     this.out.push(m.local.set(cnt, m.i32.const(0)));
     const ha = this.L.add(i32);
+    const derived = a.pairs !== undefined || (n.op === 'cross' && vals[n.args[1]!]!.pairs !== undefined);
+    if (derived) {
+      // a tokens()/ngrams() bag: its size is known per row only; the list lives in the row arena
+      const b = n.op === 'cross' ? vals[n.args[1]!]! : null;
+      const tb = n.op === 'cross' ? mod.nodes[n.args[1]!]!.type : null;
+      const items =
+        b === null ? this.maxItems(a, ta) : m.i32.mul(this.maxItems(a, ta), this.maxItems(b, tb!));
+      buf = this.rowAlloc(m.i32.add(m.i32.shl(items, m.i32.const(2)), m.i32.const(4)));
+    }
     if (n.op === 'hash') {
-      buf = this.scratchList(m.i64.extend_u(this.maxItems(a, ta)));
+      if (!derived) buf = this.scratchList(m.i64.extend_u(this.maxItems(a, ta)));
       this.out.push(this.eachHash(a, ta, n.args[0]!, mod, ha, push(g(ha))));
     } else {
       const b = vals[n.args[1]!]!;
       const tb = mod.nodes[n.args[1]!]!.type;
-      buf = this.scratchList(
-        m.i64.mul(m.i64.extend_u(this.maxItems(a, ta)), m.i64.extend_u(this.maxItems(b, tb))),
-      );
+      if (!derived)
+        buf = this.scratchList(
+          m.i64.mul(m.i64.extend_u(this.maxItems(a, ta)), m.i64.extend_u(this.maxItems(b, tb))),
+        );
       const hb = this.L.add(i32);
       const sc = this.scratchAddr();
       const pair = [
@@ -1857,7 +1925,7 @@ class Gen {
         // distinct items of a that occur in b
         const [va, vb] = [a(0), a(1)];
         if (argType(0).k !== 'bag' || argType(1).k !== 'bag') return unsupported('overlap of non-bags');
-        const str = this.inputs.bag[va.bag!]!.elem === 'str';
+        const str = this.strBag(va);
         const c = this.L.add(i32);
         const found = this.L.add(i32);
         const [j, k] = [this.L.add(i32), this.L.add(i32)];
@@ -1894,6 +1962,34 @@ class Gen {
         if (t.k === 'str') r.len = this.emit('i32', m.select(this.p(v)!, g(v.len!), g(w.len!)), null).v;
         return r;
       }
+      case 'lower': {
+        // dst: ⌊3·len/2⌋ bytes suffice (docs/abi.md 5.2); +1 keeps the request non-zero
+        const v = a(0);
+        const cap = m.i32.add(m.i32.add(g(v.len!), m.i32.shr_u(g(v.len!), m.i32.const(1))), m.i32.const(1));
+        const dst = this.rowAlloc(cap);
+        const len = this.emit(
+          'i32',
+          m.call(this.textFn('lowerUtf8'), [g(v.v), g(v.len!), g(dst)], i32),
+          null,
+        );
+        return { v: dst, len: len.v, p: v.p, s: 'i32' };
+      }
+      case 'tokens':
+      case 'ngrams': {
+        // (start, end) pairs: at most ⌈len/2⌉ tokens, at most len n-grams; a missing string: no items
+        const v = a(0);
+        const pairs = this.rowAlloc(m.i32.add(m.i32.shl(g(v.len!), m.i32.const(3)), m.i32.const(8)));
+        const src = this.emit('i32', g(v.v), null).v;
+        const count = this.emit(
+          'i32',
+          n.op === 'tokens'
+            ? m.call(this.textFn('tokensUtf8'), [g(v.v), g(v.len!), g(pairs)], i32)
+            : m.call(this.textFn('ngramsUtf8'), [g(v.v), g(v.len!), m.i32.const(n.attrs.n!), g(pairs)], i32),
+          null,
+        );
+        const zero = this.emit('i32', m.i32.const(0), null).v;
+        return { v: zero, len: count.v, p: null, s: 'i32', pairs, src };
+      }
       case 'length': {
         const v = a(0);
         if (argType(0).k !== 'str') return unsupported('length of a bag');
@@ -1904,6 +2000,16 @@ class Gen {
         const ka = argType(0).k;
         const kb = argType(1).k;
         if (ka === 'scalar' && kb === 'scalar') return null;
+        if (ka === 'str' && kb === 'str') {
+          // byte equality (no normalisation); missing when either side is
+          const [x, y] = [a(0), a(1)];
+          const same = m.if(
+            m.i32.eq(g(x.len!), g(y.len!)),
+            m.call(this.textFn('bytesEqual'), [g(x.v), g(y.v), g(x.len!)], i32),
+            m.i32.const(0),
+          );
+          return this.emit('bool', n.op === 'eq' ? same : m.i32.eqz(same), this.both(this.p(x), this.p(y)));
+        }
         if (ka !== 'cat' || kb !== 'cat') return unsupported(`comparison of ${ka} with ${kb}`);
         // only a category against one of its labels (a constant index) has the reference's meaning
         if (mod.nodes[n.args[0]!]!.op !== 'const' && mod.nodes[n.args[1]!]!.op !== 'const')
@@ -2301,6 +2407,15 @@ class Gen {
         body.push(v.p === null ? add : m.if(m.local.get(v.p, binaryen.i32), add));
         continue;
       }
+      const direct = block === undefined ? this.directVector(f.node, mod) : null;
+      if (direct !== null && direct.n >= DENSE_MIN) {
+        const w = weightAddr.get(c.name)!;
+        const size = w.f32 ? 4 : 8;
+        body.push(
+          ...this.denseDot(acc, direct, w.addr + (q * (1 + c.inputWidth) + first + f.offset) * size, w.f32),
+        );
+        continue;
+      }
       (v.lanes ?? [v.v]).forEach((l, k) => {
         body.push(m.local.set(xv, this.laneF64({ ...v, lanes: undefined, v: l }, 0)));
         const X = (): Ref => m.local.get(xv, f64);
@@ -2316,6 +2431,138 @@ class Gen {
     if (block === undefined) this.out.push(...body);
     else this.out.push(m.if(m.local.get(block.present, binaryen.i32), m.block(null, body)));
     return this.emit('f32', m.f32.demote(A()), null).v;
+  }
+
+  /**
+   * A vector feature read straight from its input column: the chain input → inrange/require/default.
+   * Returns the row's element address (the default vector's when the input is missing), or null.
+   */
+  private directVector(id: number, mod: ir.Module): { ptr: Ref; elem: 'f32' | 'f64'; n: number } | null {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    let n = mod.nodes[id]!;
+    let dflt: number | number[] | null = null;
+    while (n.op === 'require' || n.op === 'inrange' || n.op === 'default') {
+      if (n.op === 'default') dflt = n.attrs.value as number | number[];
+      n = mod.nodes[n.args[0]!]!;
+    }
+    if (n.op !== 'input' || n.type.k !== 'vec') return null;
+    const i = n.attrs.input!;
+    const t = n.type;
+    const base = this.inputs.vecBase[i];
+    if (base === undefined) return null;
+    const row = m.local.get(base, i32);
+    if (!t.opt) return { ptr: row, elem: t.elem, n: t.n };
+    if (dflt === null) return null;
+    const xs = Array.isArray(dflt) ? dflt : Array<number>(t.n).fill(dflt);
+    const addr = this.pool.add(
+      new Uint8Array((t.elem === 'f32' ? new Float32Array(xs) : new Float64Array(xs)).buffer),
+    );
+    return {
+      ptr: m.select(m.local.get(this.inputs.p[i]!, i32), row, m.i32.const(addr)),
+      elem: t.elem,
+      n: t.n,
+    };
+  }
+
+  /**
+   * acc += Σ_j w_j · x_j over a dense vector in memory, in a fixed order: 8 partial sums (lane j mod 8,
+   * f64) over the first ⌊n/8⌋·8 elements, combined in lane order 0..7 and added to acc, then the
+   * remaining elements one by one. The SIMD build holds the partial sums in four f64x2 registers
+   * (x and w promoted from f32 when stored as f32); the scalar build in eight f64 locals: same bits.
+   * Zeros are not skipped (w·0 adds ±0: the result can differ from the reference only in a −0).
+   */
+  private denseDot(
+    acc: number,
+    x: { ptr: Ref; elem: 'f32' | 'f64'; n: number },
+    wAddr: number,
+    wF32: boolean,
+  ): Ref[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const f64 = binaryen.f64;
+    const v128 = binaryen.v128;
+    const xp = this.L.add(i32);
+    const wp = this.L.add(i32);
+    const j = this.L.add(i32);
+    const main = Math.floor(x.n / 8) * 8;
+    const xs = x.elem === 'f32' ? 4 : 8;
+    const ws = wF32 ? 4 : 8;
+    const g = (l: number): Ref => m.local.get(l, i32);
+    const out: Ref[] = [m.local.set(xp, x.ptr), m.local.set(wp, m.i32.const(wAddr))];
+    const lp = this.fresh('dense');
+    const step: Ref[] = [];
+    const partial = this.L.add(f64);
+    const combine: Ref[] = [m.local.set(partial, m.f64.const(0))];
+    const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
+    if (this.options.simd) {
+      const accs = [0, 1, 2, 3].map(() => this.L.add(v128));
+      const tx = this.L.add(v128);
+      const tw = this.L.add(v128);
+      for (const a of accs) out.push(m.local.set(a, zero()));
+      // element pair u (elements 2u, 2u+1 of the step) as f64x2; f32 data: two loads of 4, promoted
+      const pair = (ptr: number, size: number, tmp: number, u: number): Ref => {
+        if (size === 8) return m.v128.load(16 * u, 8, g(ptr));
+        const t = m.local.get(tmp, v128);
+        return u % 2 === 0
+          ? m.f64x2.promote_low_f32x4(t)
+          : m.f64x2.promote_low_f32x4(
+              m.i8x16.shuffle(t, zero(), [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]),
+            );
+      };
+      for (let u = 0; u < 4; u++) {
+        if (u % 2 === 0) {
+          if (xs === 4) step.push(m.local.set(tx, m.v128.load(8 * u, 4, g(xp))));
+          if (ws === 4) step.push(m.local.set(tw, m.v128.load(8 * u, 4, g(wp))));
+        }
+        step.push(
+          m.local.set(
+            accs[u]!,
+            m.f64x2.add(m.local.get(accs[u]!, v128), m.f64x2.mul(pair(xp, xs, tx, u), pair(wp, ws, tw, u))),
+          ),
+        );
+      }
+      const extract = m.f64x2.extract_lane as unknown as (v: Ref, i: number) => Ref;
+      for (const a of accs)
+        for (const lane of [0, 1])
+          combine.push(
+            m.local.set(partial, m.f64.add(m.local.get(partial, f64), extract(m.local.get(a, v128), lane))),
+          );
+    } else {
+      const accs = Array.from({ length: 8 }, () => this.L.add(f64));
+      for (const a of accs) out.push(m.local.set(a, m.f64.const(0)));
+      const ld = (ptr: number, size: number, k: number): Ref =>
+        size === 4 ? m.f64.promote(m.f32.load(4 * k, 4, g(ptr))) : m.f64.load(8 * k, 8, g(ptr));
+      accs.forEach((a, k) =>
+        step.push(m.local.set(a, m.f64.add(m.local.get(a, f64), m.f64.mul(ld(xp, xs, k), ld(wp, ws, k))))),
+      );
+      for (const a of accs)
+        combine.push(m.local.set(partial, m.f64.add(m.local.get(partial, f64), m.local.get(a, f64))));
+    }
+    if (main > 0)
+      out.push(
+        m.local.set(j, m.i32.const(0)),
+        m.block(`${lp}$done`, [
+          m.loop(
+            lp,
+            m.block(null, [
+              m.br(`${lp}$done`, m.i32.ge_u(g(j), m.i32.const(main))),
+              ...step,
+              m.local.set(xp, m.i32.add(g(xp), m.i32.const(8 * xs))),
+              m.local.set(wp, m.i32.add(g(wp), m.i32.const(8 * ws))),
+              m.local.set(j, m.i32.add(g(j), m.i32.const(8))),
+              m.br(lp),
+            ]),
+          ),
+        ]),
+      );
+    out.push(...combine, m.local.set(acc, m.f64.add(m.local.get(acc, f64), m.local.get(partial, f64))));
+    for (let k = 0; k < x.n - main; k++) {
+      const xv = xs === 4 ? m.f64.promote(m.f32.load(k * 4, 4, g(xp))) : m.f64.load(k * 8, 8, g(xp));
+      const wv = ws === 4 ? m.f64.promote(m.f32.load(k * 4, 4, g(wp))) : m.f64.load(k * 8, 8, g(wp));
+      out.push(m.local.set(acc, m.f64.add(m.local.get(acc, f64), m.f64.mul(xv, wv))));
+    }
+    return out;
   }
 
   /**

@@ -29,7 +29,9 @@ import { customSections, instantiate, score } from './host.js';
 const ROWS = 10_000;
 /** Fixture models (fixtures/models/) the back end compiles completely today. */
 const FIXTURES_COMPILED: string[] = [
+  'abuse_anomaly',
   'ad_bid',
+  'all_functions',
   'all_types',
   'feed_ctr',
   'intent_multiclass',
@@ -37,8 +39,10 @@ const FIXTURES_COMPILED: string[] = [
   'lexical_forms',
   'notification_send',
   'pymk',
+  'salary_estimate',
   'search_spaces',
   'skill_endorsements',
+  'spam_message',
   'tiny_linear',
 ];
 
@@ -165,6 +169,33 @@ const VECTORS = `
   output o_arg : int = argmax(concat(v, x, m))
   output o_cat = softmax(concat(abs(v), clip(x, -1, 1)))
   output o_miss = sum(m * 2)
+`;
+
+/** Dense vector inputs read straight from their columns by linear components (f32/f64, tails, defaults). */
+export const DENSE = `
+  input a : vector<f32, 21> in [-3, 3] default 0.5
+  input b : vector<f64, 16> required
+  input x : f32 default 0
+  component lin = linear(a, x, b)
+  component two = linear(b, a, classes = 2)
+  output o = lin
+  output p = softmax(two)
+`;
+
+/** Text: lower/tokens/ngrams (derived strings and bags) feeding hashes, counts, overlaps, vocabularies. */
+const TEXT = `
+  input s : string
+  input t : string default "Ab Ç"
+  input ws : bag<string>
+  feature low = lower(s)
+  feature toks = tokens(low)
+  component lin = linear(hash(toks, 64), hash(ngrams(t, 2), 32), hash(lower(t), 8), cross(toks, ws, 16))
+  output o = lin
+  output n_tok : int = count(toks) + count(ngrams(low, 3))
+  output n_ov : int = overlap(ws, tokens(t))
+  output len : int = length(low)
+  output same : bool = low == lower(t)
+  output differs : bool = lower(t) != "ab ç"
 `;
 
 /** Tree ensembles: numeric, categorical and missing values; a multiclass ensemble. */
@@ -355,6 +386,8 @@ describe('emit: scoring module (first slice)', () => {
     ['tree ensembles: numeric/categorical splits, missing values, classes', TREES, 19],
     ['MLPs: relu/tanh/sigmoid, classes, sparse inputs', MLPS, 20],
     ['fitted transforms and calibration', FITTED, 21],
+    ['dense vectors in linear components (SIMD dot products)', DENSE, 22],
+    ['text: lower, tokens, ngrams, string equality', TEXT, 23],
   ] as const) {
     it(`${name}: ${ROWS} generated rows agree with the reference`, async () => {
       const { checked, source } = model(body);
@@ -451,21 +484,6 @@ describe('emit: scoring module (first slice)', () => {
       one.manifest.sourceSha256,
     );
   });
-
-  for (const [what, body, code] of [
-    ['lower', 'input s : string default ""\n output o = length(lower(s))', EMIT_CODES.unsupportedOp],
-  ] as const) {
-    it(`unsupported: ${what} is ${code}, not a wrong result`, async () => {
-      const { checked, source } = model(body);
-      const bundle = randomBundle(checked, { seed: 3 });
-      await assert.rejects(compile(checked, bundle, source), (err: unknown) => {
-        assert.ok(err instanceof CompileError, String(err));
-        assert.equal(err.code, code);
-        assert.match(err.message, /not supported yet by this back end/);
-        return true;
-      });
-    });
-  }
 
   it('text kernels: murmur3 matches abi/hash.ts, utf8Valid matches a fatal TextDecoder, code points', () => {
     const ex = new WebAssembly.Instance(new WebAssembly.Module(kernels)).exports as unknown as {
@@ -629,6 +647,27 @@ describe('emit: scoring module (first slice)', () => {
       }
       for (const o of outs.slice(1)) assert.ok(o === outs[0], `${name}: a strategy changed the outputs`);
     }
+  });
+
+  it('the dense linear kernel is f64x2 code in the SIMD build and gives the scalar build its bits', async () => {
+    const { checked, source } = model(DENSE);
+    const bundle = randomBundle(checked, { seed: 41 });
+    const rows = randomRows(checked, bundle, { seed: 42, count: 3_000 });
+    const outs: string[] = [];
+    for (const simd of [true, false]) {
+      const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+        sourceText: source,
+        kernelBytes: kernels,
+        simd,
+      });
+      const text = binaryen.readBinary(bytes).emitText();
+      if (simd) assert.match(text, /f64x2\.mul/);
+      else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
+      assert.equal(manifest.strategies['linear.dense'], simd ? 'f64x2 x4' : 'scalar x8');
+      const { exports } = instantiate(bytes);
+      outs.push(JSON.stringify(score(exports, manifest, rows, bundle)));
+    }
+    assert.ok(outs[0] === outs[1]);
   });
 
   it('every emit code is documented in docs/errors.md', () => {
