@@ -3,5 +3,6 @@
 // Output: module bytes plus the manifest embedded in them; unsupported constructs raise CompileError.
 
 export { CompileError, EMIT_CODES, type EmitCodeName } from './errors.js';
-export { emitScoringModule, type EmitOptions, type EmitResult } from './scoring.js';
+export { emitScoringModule, emitTransformModule, type EmitOptions, type EmitResult } from './scoring.js';
+export { defaultTreeLayout, type TreeLayout } from './trees.js';
 export { buildManifest, type ManifestParts } from './manifest.js';

@@ -1,4 +1,4 @@
-// The `proml.manifest` custom section of a scoring module (docs/abi.md section 4).
+// The `proml.manifest` custom section of a scoring or transform module (docs/abi.md section 4).
 // Input: CheckedModel, the IR module, the bundle.json text (optional) and the layout choices the
 // emitter made. Output: an abi Manifest; the inputs and outputs come from compiler/schema.ts so the
 // descriptor order is the declaration order of inputs and the topological order of outputs.
@@ -10,6 +10,8 @@ import { inputSchema, outputSchema } from '../schema.js';
 import type { CheckedModel } from '../typed.js';
 
 export interface ManifestParts {
+  /** Default 'scoring'. A transform module has no outputs or entity blocks; its columns are the components'. */
+  product?: 'scoring' | 'transform';
   sourceText: string;
   bundleJsonText: string | null;
   compilerVersion: string;
@@ -19,9 +21,22 @@ export interface ManifestParts {
 
 export function buildManifest(checked: CheckedModel, mod: ir.Module, p: ManifestParts): Manifest {
   const bundleJson = p.bundleJsonText === null ? null : (JSON.parse(p.bundleJsonText) as BundleJson);
+  const product = p.product ?? 'scoring';
+  const scoring = product === 'scoring';
+  // fitted statistics and calibration maps the module embeds, each pinned by its entry hash
+  const fitted: Manifest['fitted'] = [];
+  const seen = new Set<string>();
+  for (const n of mod.nodes) {
+    const key = n.attrs.key;
+    if (key === undefined || seen.has(key)) continue;
+    seen.add(key);
+    const entry = n.op === 'calibrate' ? bundleJson?.calibrations[key] : bundleJson?.transforms[key];
+    const kind = n.op === 'calibrate' ? (n.attrs.method ?? 'calibration') : n.op;
+    fitted.push({ key, kind, sha256: entry === undefined ? '' : entryHash(entry) });
+  }
   return {
     abi: ABI_VERSION,
-    product: 'scoring',
+    product,
     model: {
       name: checked.name,
       version: checked.meta.version ?? '',
@@ -34,14 +49,14 @@ export function buildManifest(checked: CheckedModel, mod: ir.Module, p: Manifest
     bundleSha256: p.bundleJsonText === null ? null : sha256Hex(p.bundleJsonText),
     inputs: inputSchema(checked),
     entityBlocks: mod.components
-      .filter((c) => c.per !== null)
+      .filter((c) => scoring && c.per !== null)
       .map((c) => ({
         component: c.name,
         entity: mod.inputs[c.per!]!.name,
         width: c.outputWidth * ((c.intercept ? 1 : 0) + c.inputWidth),
         elem: 'f64' as const,
       })),
-    outputs: outputSchema(checked),
+    outputs: scoring ? outputSchema(checked) : [],
     components: mod.components.map((c) => {
       const entry = bundleJson?.components[c.name];
       return {
@@ -50,10 +65,10 @@ export function buildManifest(checked: CheckedModel, mod: ir.Module, p: Manifest
         classes: c.outputWidth,
         inputWidth: c.inputWidth,
         per: c.per === null ? null : mod.inputs[c.per]!.name,
-        sha256: entry === undefined ? '' : entryHash(entry),
+        sha256: entry === undefined || !scoring ? '' : entryHash(entry),
       };
     }),
-    fitted: [],
+    fitted,
     strategies: p.strategies,
     semantics: { hash: 'murmur3_x86_32', seed: HASH_SEED, unicode: UNICODE_VERSION },
     memory: { initialPages: p.initialPages, maxPages: null },

@@ -23,6 +23,7 @@ import {
 import type * as ir from '../ir.js';
 import { kernelModuleBytes } from '../kernels.js';
 import type { CheckedModel } from '../typed.js';
+import { lowerModel } from '../lower.js';
 import { HASH_SEED, hashString, utf8 } from '../../abi/hash.js';
 import { CompileError } from './errors.js';
 import { buildManifest } from './manifest.js';
@@ -45,6 +46,9 @@ export interface EmitOptions {
   /** Tree-ensemble layout for every gbdt (default: chosen per ensemble by defaultTreeLayout). */
   treeLayout?: TreeLayout;
 }
+
+/** What the module computes: outputs (scoring) or every component's input columns (transform, docs/abi.md 3.4). */
+type Product = 'scoring' | 'transform';
 
 /** Lowering choices the generator reads (EmitOptions with defaults applied). */
 interface Strategy {
@@ -161,7 +165,7 @@ function wasmType(s: S): binaryen.Type {
 }
 
 /** Rejects what this back end does not implement, and bundles that do not fit, before any code is generated. */
-function checkSupported(checked: CheckedModel, mod: ir.Module, bundle: Bundle): void {
+function checkSupported(checked: CheckedModel, mod: ir.Module, bundle: Bundle, product: Product): void {
   mod.inputs.forEach((inp, i) => {
     const k = inp.type.k;
     if (k !== 'scalar' && k !== 'str' && k !== 'entity' && k !== 'bag' && k !== 'vec')
@@ -176,6 +180,12 @@ function checkSupported(checked: CheckedModel, mod: ir.Module, bundle: Bundle): 
   }
   for (const c of mod.components) {
     const what = `component '${c.name}'`;
+    for (const f of c.features) {
+      const t = mod.nodes[f.node]!.type;
+      if (t.k === 'sparse' && c.kind === 'gbdt')
+        throw new CompileError('unsupportedComponent', `${what}: sparse feature '${f.text}' in a gbdt`);
+    }
+    if (product === 'transform') continue;
     const coef = bundle.components.get(c.name);
     if (coef === undefined)
       throw new CompileError('missingCoefficients', `the bundle has no coefficients for ${what}`);
@@ -252,7 +262,10 @@ function checkSupported(checked: CheckedModel, mod: ir.Module, bundle: Bundle): 
         `not supported yet by this back end: output '${o.name}' of type ${o.type.k}`,
       );
   }
-  if (checked.outputs.map((o) => o.name).join('\0') !== mod.outputs.map((o) => o.name).join('\0'))
+  if (
+    product === 'scoring' &&
+    checked.outputs.map((o) => o.name).join('\0') !== mod.outputs.map((o) => o.name).join('\0')
+  )
     throw new CompileError('invalidModule', 'internal error: IR outputs differ from the checked model');
 }
 
@@ -291,14 +304,39 @@ export async function emitScoringModule(
   bundle: Bundle,
   options: EmitOptions,
 ): Promise<EmitResult> {
-  checkSupported(checked, mod, bundle);
+  checkSupported(checked, mod, bundle, 'scoring');
+  return emitProduct(checked, mod, bundle, options, 'scoring');
+}
+
+/**
+ * The transform module of a model: inputs → each component's input columns, for the trainer
+ * (docs/abi.md 3.4). Needs the bundle only for fitted transforms (standardize, quantiles, vocab);
+ * component coefficients are not read. The IR is lowered here with the component features as roots.
+ */
+export async function emitTransformModule(
+  checked: CheckedModel,
+  bundle: Bundle,
+  options: EmitOptions,
+): Promise<EmitResult> {
+  const mod = lowerModel(checked, { roots: 'features' });
+  checkSupported(checked, mod, bundle, 'transform');
+  return emitProduct(checked, mod, bundle, options, 'transform');
+}
+
+async function emitProduct(
+  checked: CheckedModel,
+  mod: ir.Module,
+  bundle: Bundle,
+  options: EmitOptions,
+  product: Product,
+): Promise<EmitResult> {
   const kernelBytes = options.kernelBytes ?? (await kernelModuleBytes());
   const kernelHeapBase = (
     new WebAssembly.Instance(new WebAssembly.Module(kernelBytes)).exports as { heapBase: () => number }
   ).heapBase();
   const m = binaryen.readBinary(kernelBytes);
   try {
-    return build(m, checked, mod, bundle, options, kernelHeapBase);
+    return build(m, checked, mod, bundle, options, kernelHeapBase, product);
   } finally {
     m.dispose();
   }
@@ -320,6 +358,7 @@ function build(
   bundle: Bundle,
   options: EmitOptions,
   kernelHeapBase: number,
+  product: Product,
 ): EmitResult {
   // ---- kernel linking: remember the internal names of the kernel exports, then drop every export
   const kernel = new Map<string, string>();
@@ -353,14 +392,15 @@ function build(
   let dataEnd = align16(kernelHeapBase);
   const weightAddr = new Map<string, { addr: number; f32: boolean }>();
   let allF32 = true;
-  for (const c of mod.components) {
+  const scoring = product === 'scoring';
+  for (const c of scoring ? mod.components : []) {
     const coef = bundle.components.get(c.name)!;
     if (coef.kind !== 'linear') continue;
     const exact = (xs: Float64Array): boolean =>
       xs.every((x) => Object.is(Math.fround(x), x) || Number.isNaN(x));
     if (!exact(coef.intercepts) || !exact(coef.weights)) allF32 = false;
   }
-  for (const c of mod.components) {
+  for (const c of scoring ? mod.components : []) {
     const coef = bundle.components.get(c.name)!;
     if (coef.kind !== 'linear') continue;
     // per class: [intercept, w_0, ..., w_{inputWidth-1}]
@@ -405,7 +445,18 @@ function build(
       'invalidModule',
       `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
     );
-  const { layouts } = addScore(m, checked, mod, weightAddr, kernelFn, textFn, pool, bundle, strategy);
+  const { layouts } = addScore(
+    m,
+    checked,
+    mod,
+    weightAddr,
+    kernelFn,
+    textFn,
+    pool,
+    bundle,
+    strategy,
+    product,
+  );
   const heapBase = align16(pool.end);
   const initialPages = Math.max(1, Math.ceil(heapBase / WASM_PAGE));
   m.setMemory(initialPages, -1, EXPORTS.memory, segments, false, false, '0');
@@ -486,7 +537,7 @@ function build(
   m.addFunctionExport('proml$abi', EXPORTS.abiVersion);
   m.addFunctionExport('proml$alloc', EXPORTS.alloc);
   m.addFunctionExport('proml$reset', EXPORTS.reset);
-  m.addFunctionExport('proml$score', EXPORTS.score);
+  m.addFunctionExport('proml$score', scoring ? EXPORTS.score : EXPORTS.transform);
   m.setFeatures(FEATURES);
 
   const strategies: Record<string, string> = {
@@ -503,6 +554,7 @@ function build(
   const gb = mod.components.filter((c) => c.kind === 'gbdt' && c.per === null);
   for (const c of gb) strategies[`trees.${c.name}`] = layouts.get(c.name)!;
   const manifest = buildManifest(checked, mod, {
+    product,
     sourceText: options.sourceText,
     bundleJsonText: options.bundleJsonText ?? null,
     compilerVersion: options.compilerVersion ?? '0.1.0',
@@ -544,7 +596,9 @@ function addScore(
   pool: DataPool,
   bundle: Bundle,
   strategy: Strategy,
+  product: Product,
 ): { layouts: Map<string, TreeLayout> } {
+  const transform = product === 'transform';
   const bundleOf = (c: ir.IrComponent): { blockWidth: number; intercept: boolean } => {
     const coef = bundle.components.get(c.name);
     if (coef?.kind !== 'random_effect')
@@ -578,10 +632,10 @@ function addScore(
   pre.push(m.if(m.i32.gt_u(get(N), m.i32.const(MAX_ROWS)), fatal(-1)));
   pre.push(m.if(m.i32.eqz(get(STATUS)), fatal(-3)));
   pre.push(m.if(m.i32.eqz(inb(get(STATUS), m.i32.shl(get(N), m.i32.const(2)))), fatal(-3)));
-  const perComponents = mod.components.filter((c) => c.per !== null);
+  const perComponents = transform ? [] : mod.components.filter((c) => c.per !== null);
   const nin = mod.inputs.length;
   const ndesc = nin + perComponents.length;
-  const nout = mod.outputs.length;
+  const nout = transform ? mod.components.length : mod.outputs.length;
   if (ndesc > 0) {
     pre.push(m.if(m.i32.eqz(get(INPUTS)), fatal(-3)));
     pre.push(m.if(m.i32.eqz(inb(get(INPUTS), m.i32.const(ndesc * INPUT_DESCRIPTOR.size))), fatal(-3)));
@@ -1051,6 +1105,113 @@ function addScore(
     strategy,
   );
   for (const n of mod.nodes) vals.push(g.node(n, vals, mod, weightAddr));
+  // transform module (docs/abi.md 3.4): every component's input columns, in buffers the module allocates
+  const post: Ref[] = [];
+  const rowEnd: Ref[] = [];
+  if (transform) {
+    // (binaryen expressions are trees: a value used twice goes through a local)
+    const size64 = L.add(binaryen.i64);
+    const allocOr2 = (local: number, bytes: Ref): Ref[] => [
+      m.local.set(size64, bytes),
+      m.if(m.i64.ge_u(m.local.get(size64, binaryen.i64), i64c(m, 0xffff_fff0n)), fatal(-2)),
+      m.local.set(local, m.call('proml$alloc', [m.i32.wrap(m.local.get(size64, binaryen.i64))], i32)),
+      m.if(m.i32.eqz(get(local)), fatal(-2)),
+    ];
+    const n64 = (): Ref => m.i64.extend_u(get(N));
+    mod.components.forEach((c, k) => {
+      const desc = (field: number, value: Ref): Ref =>
+        m.i32.store(k * OUTPUT_DESCRIPTOR.size + field, 4, get(OUTPUTS), value);
+      if (c.kind === 'gbdt') {
+        // f64[n · W] cells and a validity bitmap over them (1 = present)
+        const W = c.inputWidth;
+        const vals64 = L.add(i32);
+        const valid = L.add(i32);
+        pre.push(...allocOr2(vals64, m.i64.mul(n64(), i64c(m, BigInt(8 * W)))));
+        pre.push(
+          ...allocOr2(
+            valid,
+            m.i64.add(m.i64.shr_u(m.i64.mul(n64(), i64c(m, BigInt(W))), i64c(m, 3n)), i64c(m, 1n)),
+          ),
+        );
+        pre.push(m.memory.fill(get(vals64), m.i32.const(0), m.i32.mul(get(N), m.i32.const(8 * W))));
+        pre.push(
+          m.memory.fill(
+            get(valid),
+            m.i32.const(0),
+            m.i32.add(m.i32.shr_u(m.i32.mul(get(N), m.i32.const(W)), m.i32.const(3)), m.i32.const(1)),
+          ),
+        );
+        pre.push(
+          desc(0, get(valid)),
+          desc(4, get(vals64)),
+          desc(8, m.i32.const(0)),
+          desc(12, m.i32.const(0)),
+        );
+        body.push(...g.treeCells(c, vals, mod, get(vals64), get(valid), get(R)));
+        return;
+      }
+      // CSR: offsets i32[n + 1], then (index i32, value f64) entries, columns ascending, zeros left out
+      const offs = L.add(i32);
+      const idx = `proml$t${k}$idx`;
+      const val = `proml$t${k}$val`;
+      const cnt = `proml$t${k}$cnt`;
+      const cap = `proml$t${k}$cap`;
+      for (const gl of [idx, val, cnt, cap]) m.addGlobal(gl, i32, true, m.i32.const(0));
+      const G = (name: string): Ref => m.global.get(name, i32);
+      pre.push(...allocOr2(offs, m.i64.shl(m.i64.add(n64(), i64c(m, 1n)), i64c(m, 2n))));
+      pre.push(m.i32.store(0, 4, get(offs), m.i32.const(0)));
+      pre.push(m.global.set(cnt, m.i32.const(0)), m.global.set(cap, m.i32.const(0)));
+      pre.push(m.global.set(idx, m.i32.const(0)), m.global.set(val, m.i32.const(0)));
+      // grow: doubles the capacity (at least 256 entries), copying the entries so far; 0 when memory runs out
+      {
+        const GL = new Locals(0);
+        const ni = GL.add(i32);
+        const nv = GL.add(i32);
+        const nc = GL.add(i32);
+        const gg = (l: number): Ref => m.local.get(l, i32);
+        m.addFunction(
+          `proml$t${k}$grow`,
+          binaryen.none,
+          i32,
+          GL.vars,
+          m.block(
+            null,
+            [
+              m.local.set(
+                nc,
+                m.select(
+                  m.i32.lt_u(G(cap), m.i32.const(256)),
+                  m.i32.const(256),
+                  m.i32.shl(G(cap), m.i32.const(1)),
+                ),
+              ),
+              m.if(m.i32.ge_u(gg(nc), m.i32.const(1 << 27)), m.return(m.i32.const(0))),
+              m.local.set(ni, m.call('proml$alloc', [m.i32.shl(gg(nc), m.i32.const(2))], i32)),
+              m.local.set(nv, m.call('proml$alloc', [m.i32.shl(gg(nc), m.i32.const(3))], i32)),
+              m.if(m.i32.or(m.i32.eqz(gg(ni)), m.i32.eqz(gg(nv))), m.return(m.i32.const(0))),
+              m.memory.copy(gg(ni), G(idx), m.i32.shl(G(cnt), m.i32.const(2))),
+              m.memory.copy(gg(nv), G(val), m.i32.shl(G(cnt), m.i32.const(3))),
+              m.global.set(idx, gg(ni)),
+              m.global.set(val, gg(nv)),
+              m.global.set(cap, gg(nc)),
+              m.i32.const(1),
+            ],
+            i32,
+          ),
+        );
+      }
+      const append = (col: Ref, value: Ref): Ref[] => [
+        m.if(m.i32.ge_u(G(cnt), G(cap)), m.if(m.i32.eqz(m.call(`proml$t${k}$grow`, [], i32)), fatal(-2))),
+        m.i32.store(0, 4, m.i32.add(G(idx), m.i32.shl(G(cnt), m.i32.const(2))), col),
+        m.f64.store(0, 8, m.i32.add(G(val), m.i32.shl(G(cnt), m.i32.const(3))), value),
+        m.global.set(cnt, m.i32.add(G(cnt), m.i32.const(1))),
+      ];
+      body.push(...g.sparseRow(c, vals, mod, append));
+      // every row (accepted or not) closes its entry range
+      rowEnd.push(m.i32.store(4, 4, m.i32.add(get(offs), m.i32.shl(get(R), m.i32.const(2))), G(cnt)));
+      post.push(desc(0, m.i32.const(0)), desc(4, G(val)), desc(8, get(offs)), desc(12, G(idx)));
+    });
+  }
   const zero = (s: S): Ref => (s === 'f32' ? m.f32.const(0) : s === 'f64' ? m.f64.const(0) : m.i32.const(0));
   const writeOut: Ref[] = [];
   const writeZero: Ref[] = [];
@@ -1088,9 +1249,12 @@ function addScore(
     }
     writeOut.push(val.p === null ? setBit(outValid[j]!) : m.if(present(), setBit(outValid[j]!)));
   });
-  const arena = g.usesArena ? L.add(i32) : -1;
-  const arenaIn = g.usesArena ? [m.local.set(arena, m.global.get('proml$heap', i32))] : [];
-  const arenaOut = g.usesArena ? [m.global.set('proml$heap', get(arena))] : [];
+  // the per-row arena is released after each row; not in a transform module, whose output buffers
+  // grow from the same heap mid-row (its row scratch lives until proml_reset)
+  const useArena = g.usesArena && !transform;
+  const arena = useArena ? L.add(i32) : -1;
+  const arenaIn = useArena ? [m.local.set(arena, m.global.get('proml$heap', i32))] : [];
+  const arenaOut = useArena ? [m.global.set('proml$heap', get(arena))] : [];
   row.push(
     m.if(
       m.i32.eqz(get(ST)),
@@ -1099,6 +1263,7 @@ function addScore(
     ),
   );
 
+  row.push(...rowEnd);
   const loop = m.block('proml$done', [
     m.loop(
       'proml$row',
@@ -1117,7 +1282,7 @@ function addScore(
     L.vars,
     m.block(
       null,
-      [...pre, m.local.set(R, m.i32.const(0)), m.local.set(REJ, m.i32.const(0)), loop, get(REJ)],
+      [...pre, m.local.set(R, m.i32.const(0)), m.local.set(REJ, m.i32.const(0)), loop, ...post, get(REJ)],
       i32,
     ),
   );
@@ -2861,6 +3026,83 @@ class Gen {
       { length: c.outputWidth },
       (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(out))), null).v,
     );
+  }
+
+  /** Transform module, gbdt: the row's cells (f64) and validity bits at row · W + column. */
+  treeCells(c: ir.IrComponent, vals: Val[], mod: ir.Module, cells: Ref, valid: Ref, row: Ref): Ref[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const W = c.inputWidth;
+    const [cl, vl, base] = [this.L.add(i32), this.L.add(i32), this.L.add(i32)];
+    const out: Ref[] = [
+      m.local.set(cl, cells),
+      m.local.set(vl, valid),
+      m.local.set(base, m.i32.mul(row, m.i32.const(W))),
+    ];
+    const g = (l: number): Ref => m.local.get(l, i32);
+    const cell = (col: number, x: Ref): Ref[] => {
+      const bit = (): Ref => m.i32.add(g(base), m.i32.const(col));
+      const byte = (): Ref => m.i32.add(g(vl), m.i32.shr_u(bit(), m.i32.const(3)));
+      return [
+        m.f64.store(0, 8, m.i32.add(g(cl), m.i32.shl(bit(), m.i32.const(3))), x),
+        m.i32.store8(
+          0,
+          1,
+          byte(),
+          m.i32.or(m.i32.load8_u(0, 1, byte()), m.i32.shl(m.i32.const(1), m.i32.and(bit(), m.i32.const(7)))),
+        ),
+      ];
+    };
+    for (const f of c.features) {
+      const v = vals[f.node]!;
+      const t = mod.nodes[f.node]!.type;
+      const stores: Ref[] = [];
+      if (t.k === 'cat') stores.push(...cell(f.offset, m.f64.convert_u.i32(m.local.get(v.v, i32))));
+      else
+        (v.lanes ?? [v.v]).forEach((l, k) =>
+          stores.push(...cell(f.offset + k, this.laneF64({ ...v, lanes: undefined, v: l }, 0))),
+        );
+      out.push(v.p === null ? m.block(null, stores) : m.if(m.local.get(v.p, i32), m.block(null, stores)));
+    }
+    return out;
+  }
+
+  /** Transform module, linear/mlp: the row's (column, value) entries, ascending, zeros left out. */
+  sparseRow(c: ir.IrComponent, vals: Val[], mod: ir.Module, append: (col: Ref, value: Ref) => Ref[]): Ref[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const f64 = binaryen.f64;
+    const out: Ref[] = [];
+    const xv = this.L.add(f64);
+    const sorted = [...c.features].sort((p, r) => p.offset - r.offset);
+    for (const f of sorted) {
+      const v = vals[f.node]!;
+      const t = mod.nodes[f.node]!.type;
+      if (v.multi === true) {
+        out.push(
+          this.sortedRuns(v, (bucket, count) => append(m.i32.add(m.i32.const(f.offset), bucket), count)),
+        );
+        continue;
+      }
+      if (t.k === 'sparse') {
+        const add = m.block(
+          null,
+          append(m.i32.add(m.i32.const(f.offset), m.local.get(v.v, i32)), m.f64.const(1)),
+        );
+        out.push(v.p === null ? add : m.if(m.local.get(v.p, i32), add));
+        continue;
+      }
+      (v.lanes ?? [v.v]).forEach((l, k) => {
+        out.push(
+          m.local.set(xv, this.laneF64({ ...v, lanes: undefined, v: l }, 0)),
+          m.if(
+            m.f64.ne(m.local.get(xv, f64), m.f64.const(0)),
+            m.block(null, append(m.i32.const(f.offset + k), m.local.get(xv, f64))),
+          ),
+        );
+      });
+    }
+    return out;
   }
 
   /** Tree layouts chosen, in component order (recorded in the manifest). */

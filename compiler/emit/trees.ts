@@ -11,14 +11,15 @@
 // a missing value follows defaultLeft.
 //
 // Flat data (one segment at base B; every address below is an offset from B; little endian):
+//   the categorical bitsets (bit k set = index k goes left; nbits = max index + 1, and bit nbits is
+//   always present and 0, so out-of-range indices read it), deduplicated; then, 16-aligned, the
 //   records, 16 bytes each, one tree after another in preorder (a split's left child is the next
 //   record; a node shared by two parents is copied when it is a left child):
 //     numeric split      +0 f64 threshold                     +8 u32 feature   +12 u32 right | flags
 //     categorical split  +0 u32 bitset offset, +4 u32 nbits  +8 u32 feature   +12 u32 right | flags
 //     leaf               +0 f64 value                         +8 u32 class·8   +12 u32 flags (= 1)
-//   flags (low 4 bits; records are 16-aligned): 1 leaf, 2 missing goes left, 4 categorical.
-//   then the tree table (u32 root offset per tree), then the bitsets (bit k set = index k goes left;
-//   nbits = max index + 1, and bit nbits is always present and 0, so out-of-range indices read it).
+//   flags (low 4 bits; records are 16-aligned): 1 leaf, 2 missing goes left, 4 categorical;
+//   then the tree table: u32 root offset per tree.
 
 import binaryen from 'binaryen';
 import type { ComponentCoefficients, GbdtNode, GbdtTree } from '../../abi/index.js';
@@ -44,10 +45,13 @@ export interface TreeOptions {
   chunkNodes?: number;
 }
 
-/** branchy: nodes per helper function (measured in bench/compile-trees.ts; see bench/results). */
-export const BRANCHY_CHUNK_NODES = 16_384;
-/** defaultTreeLayout: flat above this many nodes in total (bench/results/compile-trees.md). */
-export const FLAT_ABOVE_NODES = 65_536;
+/** branchy: nodes per helper function. binaryen's optimiser costs ~25-50 µs per branchy node and
+ *  grows faster than linearly with function size (bench/results/compile-trees.md). */
+export const BRANCHY_CHUNK_NODES = 4096;
+/** defaultTreeLayout: flat above this many nodes in total. Measured: flat compiles 10-30× faster
+ *  (500 trees of depth 8: ~1 s vs ~12 s) and scores as fast or faster (its walk is branch-free),
+ *  so branchy only keeps small ensembles (e.g. the fixtures' ≤ 8 trees of depth ≤ 4). */
+export const FLAT_ABOVE_NODES = 4096;
 /** defaultTreeLayout: flat for trees deeper than this (deeply nested ifs strain the optimiser). */
 export const FLAT_ABOVE_DEPTH = 48;
 /** branchy: categorical splits with more listed indices than this test a bitset, fewer an f64.eq chain. */
@@ -78,7 +82,9 @@ export function emitTrees(
 ): Ref {
   checkTrees(coef);
   if (coef.trees.length === 0) return env.m.nop();
-  return layout === 'flat' ? emitFlat(env, coef, x, miss, out) : emitBranchy(env, coef, x, miss, out, options);
+  return layout === 'flat'
+    ? emitFlat(env, coef, x, miss, out)
+    : emitBranchy(env, coef, x, miss, out, options);
 }
 
 /** Default layout choice for an ensemble: branchy while small and shallow, flat beyond
@@ -183,7 +189,14 @@ interface BranchyLocals {
   k: number;
 }
 
-function emitBranchy(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number, options: TreeOptions): Ref {
+function emitBranchy(
+  env: TreeEnv,
+  coef: Gbdt,
+  x: number,
+  miss: number,
+  out: number,
+  options: TreeOptions,
+): Ref {
   const { m } = env;
   const chunkNodes = options.chunkNodes ?? BRANCHY_CHUNK_NODES;
   const sizes = coef.trees.map(expandedSize);
@@ -293,89 +306,97 @@ function splitCond(
 
 // ---- flat ----
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The flat data blob (see the header) and where its parts are, as offsets from its start. */
 export function flatTreeData(coef: Gbdt): { bytes: Uint8Array; tableOffset: number; trees: number } {
   checkTrees(coef);
-  // preorder records: [tree, node, right record (split)]
-  const recTree: number[] = [];
-  const recNode: number[] = [];
-  const recRight: number[] = [];
+  // typed-array views write the records in the host's byte order; wasm's is little endian
+  if (!LITTLE_ENDIAN) throw new Error('flat tree layout: big-endian hosts are not supported');
+  // bitsets first, deduplicated
+  const sets = new Map<string, { offset: number; nbits: number }>();
+  const setOf = new Map<GbdtNode, { offset: number; nbits: number }>();
+  const setBytes: [number, Uint8Array][] = [];
+  let end = 0;
+  let nodes = 0;
+  for (const tree of coef.trees) {
+    nodes += tree.nodes.length;
+    for (const n of tree.nodes) {
+      if (n.split !== 'categorical') continue;
+      const cats = [...new Set(n.categories)].sort((x, y) => x - y);
+      const key = cats.join(',');
+      let s = sets.get(key);
+      if (s === undefined) {
+        const b = bitset(cats);
+        sets.set(key, (s = { offset: end, nbits: b.nbits }));
+        setBytes.push([end, b.bytes]);
+        end += b.bytes.length;
+      }
+      setOf.set(n, s);
+    }
+  }
+  const recordsStart = Math.ceil(end / RECORD) * RECORD;
+  // records: preorder per tree; a split's right link is patched when its right child is placed
+  let buf = new ArrayBuffer(recordsStart + (nodes + 1) * RECORD + Math.ceil(coef.trees.length / 4) * RECORD);
+  let f64 = new Float64Array(buf);
+  let u32 = new Uint32Array(buf);
+  let at = recordsStart;
+  const roots = new Uint32Array(coef.trees.length);
+  const stackNode: number[] = [];
+  const stackParent: number[] = [];
   coef.trees.forEach((tree, t) => {
-    const placed = new Map<number, number>();
-    // work items: node, and the record whose right link it is (-1: a left child or the root)
-    const stack: [number, number][] = [[0, -1]];
-    while (stack.length > 0) {
-      const [i, parent] = stack.pop()!;
+    roots[t] = at;
+    // first record of each node (a node shared by two parents is copied when it is a left child)
+    const placed = new Int32Array(tree.nodes.length).fill(-1);
+    stackNode.push(0);
+    stackParent.push(-1);
+    while (stackNode.length > 0) {
+      const i = stackNode.pop()!;
+      const parent = stackParent.pop()!;
       if (parent >= 0) {
-        const seen = placed.get(i);
-        if (seen !== undefined) {
-          recRight[parent] = seen;
-          continue;
-        }
-        recRight[parent] = recTree.length;
+        // a right child: link the parent to it (keeping the parent's flags)
+        const seen = placed[i]!;
+        const target = seen >= 0 ? seen : at;
+        u32[(parent + 12) >> 2] = target | (u32[(parent + 12) >> 2]! & (RECORD - 1));
+        if (seen >= 0) continue;
       }
-      const rec = recTree.length;
-      if (rec >= MAX_EXPANDED_NODES) throw new Error(`gbdt: too many nodes once shared subtrees are copied`);
-      if (!placed.has(i)) placed.set(i, rec);
-      recTree.push(t);
-      recNode.push(i);
-      recRight.push(-1);
+      if (at + RECORD + coef.trees.length * 4 > buf.byteLength) {
+        if (at >= MAX_EXPANDED_NODES * RECORD)
+          throw new Error('gbdt: too many nodes once shared subtrees are copied');
+        const bigger = new ArrayBuffer(buf.byteLength * 2);
+        new Uint8Array(bigger).set(new Uint8Array(buf));
+        buf = bigger;
+        f64 = new Float64Array(buf);
+        u32 = new Uint32Array(buf);
+      }
+      if (placed[i]! < 0) placed[i] = at;
       const n = tree.nodes[i]!;
-      if (n.split !== 'leaf') {
-        stack.push([n.right, rec]);
-        stack.push([n.left, -1]);
+      const w = at >> 2;
+      if (n.split === 'leaf') {
+        f64[at >> 3] = n.value;
+        u32[w + 2] = tree.class * 8;
+        u32[w + 3] = FLAG_LEAF;
+      } else {
+        let flags = n.defaultLeft ? FLAG_DEFAULT_LEFT : 0;
+        if (n.split === 'numeric') f64[at >> 3] = n.threshold;
+        else {
+          const s = setOf.get(n)!;
+          u32[w] = s.offset;
+          u32[w + 1] = s.nbits;
+          flags |= FLAG_CATEGORICAL;
+        }
+        u32[w + 2] = n.feature;
+        u32[w + 3] = flags;
+        stackNode.push(n.right, n.left);
+        stackParent.push(at, -1);
       }
+      at += RECORD;
     }
   });
-  const records = recTree.length;
-  const tableOffset = records * RECORD;
-  let end = tableOffset + coef.trees.length * 4;
-  // bitsets, deduplicated
-  const sets = new Map<string, { offset: number; bytes: Uint8Array; nbits: number }>();
-  const setOf = (categories: readonly number[]): { offset: number; bytes: Uint8Array; nbits: number } => {
-    const cats = [...new Set(categories)].sort((a, b) => a - b);
-    const key = cats.join(',');
-    let s = sets.get(key);
-    if (s === undefined) {
-      const b = bitset(cats);
-      s = { offset: end, ...b };
-      end += b.bytes.length;
-      sets.set(key, s);
-    }
-    return s;
-  };
-  const catOf = new Map<number, { offset: number; nbits: number }>();
-  for (let r = 0; r < records; r++) {
-    const n = coef.trees[recTree[r]!]!.nodes[recNode[r]!]!;
-    if (n.split === 'categorical') catOf.set(r, setOf(n.categories));
-  }
-  const bytes = new Uint8Array(end);
-  const dv = new DataView(bytes.buffer);
-  for (let r = 0; r < records; r++) {
-    const tree = coef.trees[recTree[r]!]!;
-    const n = tree.nodes[recNode[r]!]!;
-    const at = r * RECORD;
-    if (n.split === 'leaf') {
-      dv.setFloat64(at, n.value, true);
-      dv.setUint32(at + 8, tree.class * 8, true);
-      dv.setUint32(at + 12, FLAG_LEAF, true);
-      continue;
-    }
-    let flags = n.defaultLeft ? FLAG_DEFAULT_LEFT : 0;
-    if (n.split === 'numeric') dv.setFloat64(at, n.threshold, true);
-    else {
-      const s = catOf.get(r)!;
-      dv.setUint32(at, s.offset, true);
-      dv.setUint32(at + 4, s.nbits, true);
-      flags |= FLAG_CATEGORICAL;
-    }
-    dv.setUint32(at + 8, n.feature, true);
-    dv.setUint32(at + 12, (recRight[r]! * RECORD) | flags, true);
-  }
-  let t = -1;
-  for (let r = 0; r < records; r++)
-    if (recTree[r] !== t) dv.setUint32(tableOffset + 4 * (t = recTree[r]!), r * RECORD, true);
-  for (const s of sets.values()) bytes.set(s.bytes, s.offset);
+  const tableOffset = at;
+  const bytes = new Uint8Array(buf, 0, tableOffset + roots.byteLength);
+  bytes.set(new Uint8Array(roots.buffer), tableOffset);
+  for (const [offset, b] of setBytes) bytes.set(b, offset);
   return { bytes, tableOffset, trees: coef.trees.length };
 }
 

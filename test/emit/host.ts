@@ -13,6 +13,8 @@ export interface ModuleExports {
   proml_alloc: (bytes: number) => number;
   proml_reset: () => void;
   proml_score: (n: number, inputs: number, outputs: number, status: number) => number;
+  /** Transform modules export this instead of proml_score. */
+  proml_transform?: (n: number, inputs: number, outputs: number, status: number) => number;
 }
 
 export interface HostResult {
@@ -20,6 +22,11 @@ export interface HostResult {
   result: number;
   status: number[];
   outputs: Record<string, (number | boolean | number[] | null)[]>;
+  /**
+   * Transform modules: per component, per row, its input columns: gbdt one cell per column (null =
+   * missing), linear/mlp (column, value) pairs.
+   */
+  columns?: Record<string, ((number | null)[] | [number, number][])[]>;
 }
 
 /** WebAssembly.Module.customSections (present in every engine; missing from this project's typings). */
@@ -52,6 +59,16 @@ function inputBytes(type: Manifest['inputs'][number]['type'], n: number): number
 
 /** Scores rows; entity-block columns are looked up in `bundle` (an unknown or missing id: a null block). */
 export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], bundle?: Bundle): HostResult {
+  return call(exports, manifest, rows, bundle);
+}
+
+/** Runs a transform module (docs/abi.md 3.4) on rows: `columns` holds every component's input. */
+export function transformRows(exports: ModuleExports, manifest: Manifest, rows: Row[]): HostResult {
+  if (manifest.product !== 'transform') throw new Error('not a transform module');
+  return call(exports, manifest, rows, undefined);
+}
+
+function call(exports: ModuleExports, manifest: Manifest, rows: Row[], bundle?: Bundle): HostResult {
   const n = rows.length;
   const e = exports;
   e.proml_reset();
@@ -111,7 +128,10 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
     values: alloc(8 * b.width * n),
   }));
   const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, inputs.length + blocks.length));
-  const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outputs.length));
+  const transform = manifest.product === 'transform';
+  const outTable = alloc(
+    OUTPUT_DESCRIPTOR.size * Math.max(1, transform ? manifest.components.length : outputs.length),
+  );
   const status = alloc(4 * n);
   // views only after the last alloc (growth detaches them)
   const buf = e.memory.buffer;
@@ -229,7 +249,9 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
     u8.fill(0xa5, o.validity, o.validity + Math.ceil(n / 8));
     u8.fill(0xa5, o.values, o.values + bytesOf(o.col.type, n) * o.col.size);
   });
-  const result = e.proml_score(n, inTable, outTable, status);
+  const result = transform
+    ? e.proml_transform!(n, inTable, outTable, status)
+    : e.proml_score(n, inTable, outTable, status);
   const after = new DataView(e.memory.buffer);
   const bit = (base: number, r: number): boolean => ((after.getUint8(base + (r >> 3)) >> (r & 7)) & 1) === 1;
   const out: HostResult['outputs'] = {};
@@ -268,5 +290,33 @@ export function score(exports: ModuleExports, manifest: Manifest, rows: Row[], b
   }
   const st: number[] = [];
   for (let r = 0; r < n; r++) st.push(after.getUint32(status + 4 * r, true));
-  return { result, status: st, outputs: out };
+  if (!transform) return { result, status: st, outputs: out };
+  const columns: NonNullable<HostResult['columns']> = {};
+  manifest.components.forEach((c, k) => {
+    const d = outTable + k * OUTPUT_DESCRIPTOR.size;
+    const valid = after.getUint32(d, true);
+    const values = after.getUint32(d + 4, true);
+    const offsets = after.getUint32(d + 8, true);
+    const indices = after.getUint32(d + 12, true);
+    const rowsOut: ((number | null)[] | [number, number][])[] = [];
+    for (let r = 0; r < n; r++) {
+      if (c.kind === 'gbdt') {
+        const cells: (number | null)[] = [];
+        for (let j = 0; j < c.inputWidth; j++) {
+          const at = r * c.inputWidth + j;
+          cells.push(bit(valid, at) ? after.getFloat64(values + 8 * at, true) : null);
+        }
+        rowsOut.push(cells);
+      } else {
+        const pairs: [number, number][] = [];
+        const from = after.getInt32(offsets + 4 * r, true);
+        const to = after.getInt32(offsets + 4 * (r + 1), true);
+        for (let q = from; q < to; q++)
+          pairs.push([after.getInt32(indices + 4 * q, true), after.getFloat64(values + 8 * q, true)]);
+        rowsOut.push(pairs);
+      }
+    }
+    columns[c.name] = rowsOut;
+  });
+  return { result, status: st, outputs: out, columns };
 }
