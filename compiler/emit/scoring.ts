@@ -3021,7 +3021,15 @@ class Gen {
       addData: (bytes) => this.pool.add(bytes),
       fresh: (p) => this.fresh(p),
     };
-    this.out.push(emitTrees(env, coef, layout, lx, lm, lo));
+    try {
+      this.out.push(emitTrees(env, coef, layout, lx, lm, lo));
+    } catch (e) {
+      if (e instanceof CompileError) throw e;
+      throw new CompileError(
+        'missingCoefficients',
+        `the bundle's trees for component '${c.name}' cannot be compiled: ${(e as Error).message}`,
+      );
+    }
     return Array.from(
       { length: c.outputWidth },
       (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(out))), null).v,
