@@ -2,7 +2,7 @@
 // Test launcher: Node 20's `--test` does not expand globs, so we collect every `test/**/*.test.ts`
 // ourselves and hand the explicit list to `node --import tsx --test`. Extra args pass through;
 // `--update` is forwarded to the golden tests as PROML_UPDATE=1 (regenerates golden files).
-// Files under test/emit/ import binaryen (~25 s under tsx's hooks): they run in a second
+// Files under test/emit/ and test/runtime/ import binaryen (~25 s under tsx's hooks): they run in a second
 // invocation with `--import ./scripts/preload-binaryen.mjs` (measured: preloading for every file
 // costs ~26 s more in total). A combined `# tests/# pass/# fail` summary closes the output, and
 // the exit code is non-zero when either run fails.
@@ -33,10 +33,11 @@ if (files.length === 0) {
 }
 const env = { ...process.env };
 if (update) env.PROML_UPDATE = '1';
-const preloadDir = 'test/emit/';
+const preloadDirs = ['test/emit/', 'test/runtime/'];
+const preloaded = (f) => preloadDirs.some((d) => f.startsWith(d));
 const runs = [
-  { loader: 'tsx', files: files.filter((f) => !f.startsWith(preloadDir)) },
-  { loader: './scripts/preload-binaryen.mjs', files: files.filter((f) => f.startsWith(preloadDir)) },
+  { loader: 'tsx', files: files.filter((f) => !preloaded(f)) },
+  { loader: './scripts/preload-binaryen.mjs', files: files.filter(preloaded) },
 ].filter((r) => r.files.length > 0);
 
 /** Runs one `node --test` invocation, echoing its output; resolves to its exit status and summary. */

@@ -1,6 +1,6 @@
-// Ambient types for the WebAssembly JS API as the kernel tests and benches use it: the project's lib
-// is ES2022 without DOM, and @types/node 20 does not declare WebAssembly. Input/output: types only.
-// Replace with a shared declaration when runtime/ (the real loader) needs the same API.
+// Ambient types for the WebAssembly JS API as the runtime, the compiler, tests and benches use it:
+// the project's lib is ES2022 without DOM, and @types/node 20 does not declare WebAssembly.
+// Input/output: types only.
 
 declare namespace WebAssembly {
   interface ModuleImportDescriptor {
@@ -16,6 +16,7 @@ declare namespace WebAssembly {
     constructor(bytes: BufferSource);
     static imports(module: Module): ModuleImportDescriptor[];
     static exports(module: Module): ModuleExportDescriptor[];
+    static customSections(module: Module, name: string): ArrayBuffer[];
   }
   class Instance {
     constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
@@ -26,5 +27,6 @@ declare namespace WebAssembly {
     grow(pages: number): number;
   }
   function validate(bytes: BufferSource): boolean;
+  function compile(bytes: BufferSource): Promise<Module>;
 }
 type BufferSource = ArrayBufferView | ArrayBuffer;

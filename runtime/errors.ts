@@ -1,0 +1,72 @@
+// Errors of loading a module and of scoring with it (PML40xx load, PML42xx input, PML43xx call),
+// as a table of codes (docs/errors.md lists every one; a test keeps the two in sync).
+// Input: nothing. Output: RUNTIME_CODES and RuntimeError, which names the code, and where it helps
+// the input field and the row at fault. Browser-safe.
+
+export const RUNTIME_CODES = {
+  notWasm: {
+    code: 'PML4005',
+    severity: 'error',
+    summary: 'not a WebAssembly module (or it fails to compile)',
+  },
+  imports: {
+    code: 'PML4003',
+    severity: 'error',
+    summary: 'the module imports something (proml modules import nothing)',
+  },
+  exports: {
+    code: 'PML4004',
+    severity: 'error',
+    summary: 'the module lacks an ABI export or exports something else',
+  },
+  hash: {
+    code: 'PML4006',
+    severity: 'error',
+    summary: 'the module is not the one expected (content hash differs)',
+  },
+  product: {
+    code: 'PML4007',
+    severity: 'error',
+    summary: 'a transform module where a scoring module is needed, or the reverse',
+  },
+  unknownField: {
+    code: 'PML4201',
+    severity: 'error',
+    summary: 'a row has a field the model has no input for',
+  },
+  wrongType: { code: 'PML4202', severity: 'error', summary: "a value does not have its input's type" },
+  wrongShape: {
+    code: 'PML4203',
+    severity: 'error',
+    summary: 'a vector has the wrong length, or columns differ in length',
+  },
+  noEntityStore: {
+    code: 'PML4204',
+    severity: 'error',
+    summary: 'the model has per-entity components but no entity store was given',
+  },
+  outOfMemory: { code: 'PML4301', severity: 'error', summary: 'the module ran out of memory for this batch' },
+  badCall: {
+    code: 'PML4302',
+    severity: 'error',
+    summary: 'internal: the module refused the call (bad descriptor or row count)',
+  },
+} as const;
+
+export type RuntimeCodeName = keyof typeof RUNTIME_CODES;
+
+export class RuntimeError extends Error {
+  readonly code: string;
+  constructor(
+    readonly kind: RuntimeCodeName,
+    message: string,
+    /** The input field at fault, when there is one. */
+    readonly field: string | null = null,
+    /** The row at fault (0-based), when there is one. */
+    readonly row: number | null = null,
+  ) {
+    super(`${RUNTIME_CODES[kind].code}: ${message}`);
+    this.code = RUNTIME_CODES[kind].code;
+    this.name = 'RuntimeError';
+  }
+}

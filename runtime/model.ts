@@ -1,0 +1,392 @@
+// The runtime core: load a compiled proml module and score rows or columns with it, the same way in
+// Node, in workers and in browsers (no Node built-ins here). Loading checks everything a host relies
+// on (valid wasm, no imports, the ABI exports, the manifest and its ABI version, optionally the
+// content hash); scoring copies the ABI v1 buffers in, calls proml_score and copies the outputs out.
+// Input: module bytes (or a compiled WebAssembly.Module, for workers), rows or HostColumns, an
+// entity store for per-entity components. Output: ScoreResult (raw output buffers + status words;
+// .rows() for plain objects). Every call starts with proml_reset, so nothing leaks across calls.
+
+import {
+  ABI_VERSION,
+  EXPORTS,
+  INPUT_DESCRIPTOR,
+  MANIFEST_SECTION,
+  OUTPUT_DESCRIPTOR,
+  ROW_ERRORS,
+  decodeStatus,
+  parseManifest,
+  ManifestError,
+  type Manifest,
+  type Row,
+} from '../abi/index.js';
+import { rowsToColumns, type HostColumn } from './columns.js';
+import { RuntimeError } from './errors.js';
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  proml_abi_version: () => number;
+  proml_alloc: (bytes: number) => number;
+  proml_reset: () => void;
+  proml_score?: (n: number, inputs: number, outputs: number, status: number) => number;
+  proml_transform?: (n: number, inputs: number, outputs: number, status: number) => number;
+}
+
+/** Per-entity coefficient blocks (GAME random effects): one block per id, null for an unknown id. */
+export interface EntityStore {
+  fetch(
+    component: string,
+    ids: readonly (string | null)[],
+  ): (Float64Array | null)[] | Promise<(Float64Array | null)[]>;
+}
+
+export interface LoadOptions {
+  /** Refuse the module unless its SHA-256 (hex) is this. */
+  sha256?: string;
+  /** The product expected (default 'scoring'). */
+  product?: 'scoring' | 'transform';
+}
+
+/** One output column as the module wrote it. */
+export interface OutputBuffer {
+  name: string;
+  type: 'f32' | 'f64' | 'int' | 'bool';
+  /** 1, or k for a vector output (k values per row). */
+  size: number;
+  /** Bit r = row r present. */
+  validity: Uint8Array;
+  /** f32/f64/int: n·size numbers; bool: a bitmap. */
+  values: Float32Array | Float64Array | Int32Array | Uint8Array;
+}
+
+export type OutputValue = number | boolean | number[] | null;
+
+export interface Rejection {
+  /** PML41xx */
+  code: string;
+  input: string;
+  message: string;
+}
+
+export class ScoreResult {
+  constructor(
+    readonly n: number,
+    readonly status: Uint32Array,
+    readonly outputs: OutputBuffer[],
+    private readonly inputNames: readonly string[],
+  ) {}
+
+  /** Rows the module rejected. */
+  get rejected(): number {
+    let k = 0;
+    for (const s of this.status) if (s !== 0) k++;
+    return k;
+  }
+
+  /** Why row r was rejected, or null when it was scored. */
+  rejection(r: number): Rejection | null {
+    const d = decodeStatus(this.status[r]!);
+    if (d === null) return null;
+    const code = `PML${d.code}`;
+    const known = Object.values(ROW_ERRORS).find((e) => e.code === d.code);
+    const input = this.inputNames[d.input] ?? `#${d.input}`;
+    return { code, input, message: `${known?.message ?? 'rejected'}: '${input}'` };
+  }
+
+  /** Output `name` of row r (null when missing or rejected). */
+  value(name: string, r: number): OutputValue {
+    const o = this.outputs.find((x) => x.name === name);
+    if (o === undefined) throw new Error(`no output '${name}'`);
+    if (((o.validity[r >> 3]! >> (r & 7)) & 1) === 0) return null;
+    if (o.type === 'bool') return ((o.values[r >> 3]! >> (r & 7)) & 1) === 1;
+    if (o.size > 1) return Array.from((o.values as Float32Array).subarray(r * o.size, (r + 1) * o.size));
+    return o.values[r]!;
+  }
+
+  /** Plain objects: {output: value} per scored row, {rejected: {...}} per rejected row. */
+  rows(): (
+    { outputs: Record<string, OutputValue>; rejected: null } | { outputs: null; rejected: Rejection }
+  )[] {
+    const out: (
+      { outputs: Record<string, OutputValue>; rejected: null } | { outputs: null; rejected: Rejection }
+    )[] = [];
+    for (let r = 0; r < this.n; r++) {
+      const rej = this.rejection(r);
+      if (rej !== null) {
+        out.push({ outputs: null, rejected: rej });
+        continue;
+      }
+      const o: Record<string, OutputValue> = {};
+      for (const b of this.outputs) o[b.name] = this.value(b.name, r);
+      out.push({ outputs: o, rejected: null });
+    }
+    return out;
+  }
+
+  /** Every byte the module wrote (status, then per output validity and values): what parity tests compare. */
+  bytes(): Uint8Array {
+    const parts: Uint8Array[] = [
+      new Uint8Array(this.status.buffer, this.status.byteOffset, this.status.byteLength),
+    ];
+    for (const o of this.outputs)
+      parts.push(o.validity, new Uint8Array(o.values.buffer, o.values.byteOffset, o.values.byteLength));
+    const total = parts.reduce((t, p) => t + p.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+/** WebAssembly.Module.customSections (in every engine; missing from some typings). */
+function customSections(module: WebAssembly.Module, name: string): ArrayBuffer[] {
+  return (
+    WebAssembly.Module as unknown as { customSections(m: WebAssembly.Module, n: string): ArrayBuffer[] }
+  ).customSections(module, name);
+}
+
+/** SHA-256 (hex) with WebCrypto (Node 20 and browsers). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await globalThis.crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class Model {
+  private readonly exports: Exports;
+  readonly inputNames: readonly string[];
+
+  private constructor(
+    readonly module: WebAssembly.Module,
+    readonly manifest: Manifest,
+    /** SHA-256 of the module bytes (hex), or null when loaded from a compiled module. */
+    readonly sha256: string | null,
+  ) {
+    const instance = new WebAssembly.Instance(module, {});
+    this.exports = instance.exports as unknown as Exports;
+    if (this.exports.proml_abi_version() !== ABI_VERSION)
+      throw new RuntimeError(
+        'exports',
+        `proml_abi_version() says ${this.exports.proml_abi_version()}, want ${ABI_VERSION}`,
+      );
+    this.inputNames = manifest.inputs.map((c) => c.name);
+  }
+
+  /** Compiles and checks module bytes. */
+  static async load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Promise<Model> {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const sha = await sha256Hex(u8);
+    if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha)
+      throw new RuntimeError('hash', `the module's SHA-256 is ${sha}, expected ${options.sha256}`);
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(u8);
+    } catch (e) {
+      throw new RuntimeError('notWasm', `not a valid WebAssembly module: ${(e as Error).message}`);
+    }
+    return Model.fromModule(module, options, sha);
+  }
+
+  /** Checks and instantiates an already compiled module (e.g. one shared with worker threads). */
+  static fromModule(
+    module: WebAssembly.Module,
+    options: LoadOptions = {},
+    sha256: string | null = null,
+  ): Model {
+    const imports = WebAssembly.Module.imports(module);
+    if (imports.length > 0)
+      throw new RuntimeError(
+        'imports',
+        `the module imports ${imports.map((i) => `${i.module}.${i.name}`).join(', ')}; proml modules import nothing`,
+      );
+    const sections = customSections(module, MANIFEST_SECTION);
+    if (sections.length !== 1)
+      throw new RuntimeError('notWasm', `not a proml module: no '${MANIFEST_SECTION}' section`);
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(new TextDecoder().decode(sections[0]!));
+    } catch (e) {
+      if (e instanceof ManifestError) throw new RuntimeError('notWasm', e.message);
+      throw e;
+    }
+    const product = options.product ?? 'scoring';
+    if (manifest.product !== product)
+      throw new RuntimeError(
+        'product',
+        `this is a ${manifest.product} module; a ${product} module is needed`,
+      );
+    const want = [
+      EXPORTS.memory,
+      EXPORTS.abiVersion,
+      EXPORTS.alloc,
+      EXPORTS.reset,
+      product === 'scoring' ? EXPORTS.score : EXPORTS.transform,
+    ];
+    const have = WebAssembly.Module.exports(module).map((e) => e.name);
+    const missing = want.filter((w) => !have.includes(w));
+    const extra = have.filter((h) => !want.includes(h as (typeof want)[number]));
+    if (missing.length > 0 || extra.length > 0)
+      throw new RuntimeError(
+        'exports',
+        `exports differ from ABI ${ABI_VERSION}: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
+      );
+    return new Model(module, manifest, sha256);
+  }
+
+  /** Scores plain rows (see rowsToColumns for the accepted values). */
+  score(rows: readonly Row[], entities?: EntityStore): ScoreResult {
+    return this.scoreColumns(rows.length, rowsToColumns(this.manifest.inputs, rows), entities);
+  }
+
+  /** Like score(), awaiting an asynchronous entity store (Redis, ...). */
+  async scoreAsync(rows: readonly Row[], entities?: EntityStore): Promise<ScoreResult> {
+    const cols = rowsToColumns(this.manifest.inputs, rows);
+    const blocks = await this.fetchBlocks(rows.length, cols, entities);
+    return this.call(rows.length, cols, blocks);
+  }
+
+  /** Scores columns already in the ABI layout (one per manifest input, e.g. from an Arrow batch). */
+  scoreColumns(n: number, cols: readonly HostColumn[], entities?: EntityStore): ScoreResult {
+    const blocks = this.fetchBlocks(n, cols, entities);
+    if (blocks instanceof Promise)
+      throw new RuntimeError('noEntityStore', 'the entity store is asynchronous: use scoreAsync()');
+    return this.call(n, cols, blocks);
+  }
+
+  private fetchBlocks(
+    n: number,
+    cols: readonly HostColumn[],
+    entities: EntityStore | undefined,
+  ): (Float64Array | null)[][] | Promise<(Float64Array | null)[][]> {
+    const eb = this.manifest.entityBlocks;
+    if (eb.length === 0) return [];
+    if (entities === undefined)
+      throw new RuntimeError(
+        'noEntityStore',
+        `components ${eb.map((b) => `'${b.component}'`).join(', ')} need per-entity coefficients: pass an entity store`,
+      );
+    const got = eb.map((b) => {
+      const col = cols[this.inputNames.indexOf(b.entity)];
+      const ids = col?.ids ?? new Array<string | null>(n).fill(null);
+      return entities.fetch(b.component, ids);
+    });
+    if (got.some((g) => g instanceof Promise)) return Promise.all(got);
+    return got as (Float64Array | null)[][];
+  }
+
+  private call(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
+    const m = this.manifest;
+    if (cols.length !== m.inputs.length)
+      throw new RuntimeError('wrongShape', `expected ${m.inputs.length} input columns, got ${cols.length}`);
+    const e = this.exports;
+    e.proml_reset();
+    const alloc = (bytes: number): number => {
+      const p = e.proml_alloc(Math.max(bytes, 1));
+      if (p === 0)
+        throw new RuntimeError('outOfMemory', `cannot allocate ${bytes} bytes for a batch of ${n} rows`);
+      return p;
+    };
+    // 1. allocate everything, 2. copy (growth detaches views, so no view is made before the last alloc)
+    const copies: { at: number; bytes: Uint8Array }[] = [];
+    const put = (bytes: Uint8Array | null): number => {
+      if (bytes === null) return 0;
+      const at = alloc(bytes.byteLength);
+      copies.push({ at, bytes });
+      return at;
+    };
+    const bm = Math.max(1, Math.ceil(n / 8));
+    const desc = cols.map((c) => ({
+      validity: put(c.validity),
+      offsets: put(
+        c.offsets === null
+          ? null
+          : new Uint8Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.byteLength),
+      ),
+      values: put(c.values),
+      data: put(c.data),
+      child: put(c.childValidity),
+    }));
+    const blockDesc = m.entityBlocks.map((b, k) => {
+      const vals = new Float64Array(Math.max(1, n * b.width));
+      const valid = new Uint8Array(bm);
+      const got = blocks[k]!;
+      for (let r = 0; r < n; r++) {
+        const blk = got[r];
+        if (blk === null || blk === undefined) continue;
+        if (blk.length !== b.width)
+          throw new RuntimeError(
+            'wrongShape',
+            `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
+            b.entity,
+            r,
+          );
+        vals.set(blk, r * b.width);
+        valid[r >> 3]! |= 1 << (r & 7);
+      }
+      return { validity: put(valid), values: put(new Uint8Array(vals.buffer)) };
+    });
+    const outs = m.outputs.map((o) => {
+      const bytes = o.type === 'bool' ? bm : n * o.size * (o.type === 'f64' ? 8 : 4);
+      return { o, validity: alloc(bm), values: alloc(bytes), bytes };
+    });
+    const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length + blockDesc.length));
+    const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outs.length));
+    const status = alloc(4 * Math.max(1, n));
+    const u8 = new Uint8Array(e.memory.buffer);
+    const dv = new DataView(e.memory.buffer);
+    for (const c of copies) u8.set(c.bytes, c.at);
+    const d32 = (at: number, v: number): void => dv.setUint32(at, v, true);
+    desc.forEach((d, i) => {
+      const at = inTable + i * INPUT_DESCRIPTOR.size;
+      u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
+      d32(at + INPUT_DESCRIPTOR.validity, d.validity);
+      d32(at + INPUT_DESCRIPTOR.offsets, d.offsets);
+      d32(at + INPUT_DESCRIPTOR.values, d.values);
+      d32(at + INPUT_DESCRIPTOR.data, d.data);
+      d32(at + INPUT_DESCRIPTOR.childValidity, d.child);
+    });
+    blockDesc.forEach((d, k) => {
+      const at = inTable + (desc.length + k) * INPUT_DESCRIPTOR.size;
+      u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
+      d32(at + INPUT_DESCRIPTOR.validity, d.validity);
+      d32(at + INPUT_DESCRIPTOR.values, d.values);
+    });
+    outs.forEach((o, j) => {
+      const at = outTable + j * OUTPUT_DESCRIPTOR.size;
+      u8.fill(0, at, at + OUTPUT_DESCRIPTOR.size);
+      d32(at + OUTPUT_DESCRIPTOR.validity, o.validity);
+      d32(at + OUTPUT_DESCRIPTOR.values, o.values);
+    });
+    const result = e.proml_score!(n, inTable, outTable, status);
+    if (result === -2)
+      throw new RuntimeError('outOfMemory', `the module ran out of memory scoring ${n} rows`);
+    if (result < 0) throw new RuntimeError('badCall', `proml_score returned ${result}`);
+    // copy out (memory may have grown during the call)
+    const buf = e.memory.buffer;
+    const st = new Uint32Array(buf.slice(status, status + 4 * n));
+    const outputs: OutputBuffer[] = outs.map(({ o, validity, values, bytes }) => {
+      const raw = buf.slice(values, values + bytes);
+      return {
+        name: o.name,
+        type: o.type,
+        size: o.size,
+        validity: new Uint8Array(buf.slice(validity, validity + bm)),
+        values:
+          o.type === 'f32'
+            ? new Float32Array(raw)
+            : o.type === 'f64'
+              ? new Float64Array(raw)
+              : o.type === 'int'
+                ? new Int32Array(raw)
+                : new Uint8Array(raw),
+      };
+    });
+    return new ScoreResult(n, st, outputs, this.inputNames);
+  }
+
+  /** Bytes of linear memory now (for leak checks: it only grows with the largest batch). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+}
