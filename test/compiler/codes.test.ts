@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROW_ERRORS } from '../../abi/constants.js';
 import { BUNDLE_CODES } from '../../abi/errors.js';
+import { RUNTIME_CODES } from '../../runtime/errors.js';
 import { CHECK_CODES } from '../../compiler/check.js';
 import { LexCodes } from '../../compiler/lexer.js';
 import { ParseCodes } from '../../compiler/parser.js';
@@ -78,13 +79,14 @@ describe('every code has a fixture and a row in docs/errors.md', () => {
 });
 
 describe('bundle, load and row codes are documented', () => {
-  it('every PML30xx bundle code and PML41xx row code has a row in docs/errors.md with its severity', () => {
+  it('every PML30xx bundle code, PML4xxx load/row/input/call code has a row in docs/errors.md with its severity', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
     const codes = [
       ...Object.values(BUNDLE_CODES).map((c) => ({ code: c.code, severity: c.severity })),
       ...Object.values(ROW_ERRORS).map((c) => ({ code: `PML${c.code}`, severity: 'error' })),
       { code: 'PML4001', severity: 'error' },
       { code: 'PML4002', severity: 'error' },
+      ...Object.values(RUNTIME_CODES).map((c) => ({ code: c.code, severity: c.severity })),
     ];
     const missing = codes.filter(
       (c) => !new RegExp(`\\|\\s*${c.code}\\s*\\|\\s*${c.severity}\\s*\\|`).test(doc),
