@@ -275,6 +275,23 @@ export class Model {
     return got as (Float64Array | null)[][];
   }
 
+  /**
+   * The entity blocks a batch needs, per manifest.entityBlocks entry, one per row (null: unknown or
+   * missing id). Hosts that score elsewhere (worker threads) fetch here and pass them to scorePrepared.
+   */
+  blocksFor(
+    n: number,
+    cols: readonly HostColumn[],
+    entities?: EntityStore,
+  ): (Float64Array | null)[][] | Promise<(Float64Array | null)[][]> {
+    return this.fetchBlocks(n, cols, entities);
+  }
+
+  /** Scores columns with their entity blocks already fetched (see blocksFor). */
+  scorePrepared(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
+    return this.call(n, cols, blocks);
+  }
+
   private call(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
     const m = this.manifest;
     if (cols.length !== m.inputs.length)
