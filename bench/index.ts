@@ -1,27 +1,34 @@
 // Benchmark runner: `npm run bench [-- name...]` runs the named suites (all by default) and writes
-// their tables with the machine description to bench/results/<suite>.md.
+// their tables with the machine description to bench/results/<suite>.md. Suites are imported only
+// when run. The npm script starts Node with scripts/preload-binaryen.mjs (the simd and compile
+// suites use the compiler, i.e. binaryen, which takes ~25 s to load under plain `--import tsx`).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import * as math from './math.bench.js';
-import * as parse from './parse.bench.js';
+import { machine, RESULTS_DIR, today } from './env.js';
 
-const suites: Record<string, { run: () => Promise<string> }> = { parse, math };
+const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
+  parse: () => import('./parse.bench.js'),
+  math: () => import('./math.bench.js'),
+  simd: () => import('./simd.bench.js'),
+  compile: () => import('./compile.bench.js'),
+};
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(suites);
-const outDir = join(new URL('.', import.meta.url).pathname, 'results');
-mkdirSync(outDir, { recursive: true });
-const machine = `${cpus()[0]?.model ?? 'unknown cpu'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
-for (const name of names) {
-  const suite = suites[name];
-  if (suite === undefined) {
+for (const name of names)
+  if (suites[name] === undefined) {
     console.error(`unknown suite '${name}'; known: ${Object.keys(suites).join(', ')}`);
     process.exit(2);
   }
+mkdirSync(RESULTS_DIR, { recursive: true });
+for (const name of names) {
   console.log(`# ${name}`);
-  const table = await suite.run();
-  const md = `# ${name}\n\nMachine: ${machine}\nDate: ${new Date().toISOString().slice(0, 10)}\n\n${table}\n`;
-  writeFileSync(join(outDir, `${name}.md`), md);
+  const load0 = loadavg()[0]!;
+  const table = await (await suites[name]!()).run();
+  // other processes on the machine skew the timings: the 1-minute load average before and after
+  const load = `Load average (1 min): ${load0.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`;
+  const md = `# ${name}\n\nMachine: ${machine()}\nDate: ${today()}\n${load}\n\n${table}\n`;
+  writeFileSync(join(RESULTS_DIR, `${name}.md`), md);
 }

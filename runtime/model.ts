@@ -140,6 +140,16 @@ export class ScoreResult {
   }
 }
 
+/** What a transform module computed: per component its input columns (docs/abi.md 3.4). */
+export interface TransformResult {
+  n: number;
+  status: Uint32Array;
+  columns: (
+    | { name: string; kind: 'cells'; width: number; values: Float64Array; validity: Uint8Array }
+    | { name: string; kind: 'csr'; width: number; offsets: Int32Array; cols: Int32Array; vals: Float64Array }
+  )[];
+}
+
 /** WebAssembly.Module.customSections (in every engine; missing from some typings). */
 function customSections(module: WebAssembly.Module, name: string): ArrayBuffer[] {
   return (
@@ -400,6 +410,95 @@ export class Model {
       };
     });
     return new ScoreResult(n, st, outputs, this.inputNames);
+  }
+
+  /**
+   * Runs a transform module (docs/abi.md 3.4): every component's input columns for these rows.
+   * gbdt: cells (n·W f64) + validity bitmap; linear/mlp: CSR (offsets, cols, f64 values).
+   */
+  transform(rows: readonly Row[]): TransformResult {
+    const m = this.manifest;
+    if (m.product !== 'transform') throw new RuntimeError('product', 'this is a scoring module: use score()');
+    const n = rows.length;
+    const cols = rowsToColumns(m.inputs, rows);
+    const e = this.exports;
+    e.proml_reset();
+    const alloc = (bytes: number): number => {
+      const p = e.proml_alloc(Math.max(bytes, 1));
+      if (p === 0)
+        throw new RuntimeError('outOfMemory', `cannot allocate ${bytes} bytes for a batch of ${n} rows`);
+      return p;
+    };
+    const copies: { at: number; bytes: Uint8Array }[] = [];
+    const put = (bytes: Uint8Array | null): number => {
+      if (bytes === null) return 0;
+      const at = alloc(bytes.byteLength);
+      copies.push({ at, bytes });
+      return at;
+    };
+    const desc = cols.map((c) => ({
+      validity: put(c.validity),
+      offsets: put(
+        c.offsets === null
+          ? null
+          : new Uint8Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.byteLength),
+      ),
+      values: put(c.values),
+      data: put(c.data),
+      child: put(c.childValidity),
+    }));
+    const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length));
+    const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, m.components.length));
+    const status = alloc(4 * Math.max(1, n));
+    {
+      const u8 = new Uint8Array(e.memory.buffer);
+      const dv = new DataView(e.memory.buffer);
+      for (const c of copies) u8.set(c.bytes, c.at);
+      desc.forEach((d, i) => {
+        const at = inTable + i * INPUT_DESCRIPTOR.size;
+        u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
+        dv.setUint32(at + INPUT_DESCRIPTOR.validity, d.validity, true);
+        dv.setUint32(at + INPUT_DESCRIPTOR.offsets, d.offsets, true);
+        dv.setUint32(at + INPUT_DESCRIPTOR.values, d.values, true);
+        dv.setUint32(at + INPUT_DESCRIPTOR.data, d.data, true);
+        dv.setUint32(at + INPUT_DESCRIPTOR.childValidity, d.child, true);
+      });
+      u8.fill(0, outTable, outTable + OUTPUT_DESCRIPTOR.size * Math.max(1, m.components.length));
+    }
+    const result = e.proml_transform!(n, inTable, outTable, status);
+    if (result === -2)
+      throw new RuntimeError('outOfMemory', `the module ran out of memory transforming ${n} rows`);
+    if (result < 0) throw new RuntimeError('badCall', `proml_transform returned ${result}`);
+    const buf = e.memory.buffer;
+    const dv = new DataView(buf);
+    const columns = m.components.map((c, k) => {
+      const d = outTable + k * OUTPUT_DESCRIPTOR.size;
+      const valid = dv.getUint32(d, true);
+      const values = dv.getUint32(d + 4, true);
+      const offsets = dv.getUint32(d + 8, true);
+      const indices = dv.getUint32(d + 12, true);
+      if (c.kind === 'gbdt') {
+        const cells = n * c.inputWidth;
+        return {
+          name: c.name,
+          kind: 'cells' as const,
+          width: c.inputWidth,
+          values: new Float64Array(buf.slice(values, values + 8 * cells)),
+          validity: new Uint8Array(buf.slice(valid, valid + Math.ceil(cells / 8))),
+        };
+      }
+      const offs = new Int32Array(buf.slice(offsets, offsets + 4 * (n + 1)));
+      const nnz = offs[n]!;
+      return {
+        name: c.name,
+        kind: 'csr' as const,
+        width: c.inputWidth,
+        offsets: offs,
+        cols: new Int32Array(buf.slice(indices, indices + 4 * nnz)),
+        vals: new Float64Array(buf.slice(values, values + 8 * nnz)),
+      };
+    });
+    return { n, status: new Uint32Array(buf.slice(status, status + 4 * n)), columns };
   }
 
   /** Bytes of linear memory now (for leak checks: it only grows with the largest batch). */

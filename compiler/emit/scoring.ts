@@ -437,7 +437,8 @@ function build(
   };
   const strategy: Strategy = {
     simd: options.simd ?? true,
-    mlpUnroll: options.mlpUnroll ?? 2,
+    // measured (bench/results/simd.md): 4 f64x2 accumulators pay in the SIMD build, 2 pairs in the scalar one
+    mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
     treeLayout: options.treeLayout ?? null,
   };
   if (!Number.isInteger(strategy.mlpUnroll) || strategy.mlpUnroll < 1 || strategy.mlpUnroll > 8)
@@ -445,7 +446,7 @@ function build(
       'invalidModule',
       `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
     );
-  const { layouts } = addScore(
+  const { layouts, usedDense } = addScore(
     m,
     checked,
     mod,
@@ -546,7 +547,7 @@ function build(
     'linear.weights': allF32 ? 'f32' : 'f64',
     'linear.order': 'intercept, then columns ascending, zeros skipped; f64, rounded once to f32',
   };
-  strategies['linear.dense'] = strategy.simd ? 'f64x2 x4' : 'scalar x8';
+  if (usedDense) strategies['linear.dense'] = strategy.simd ? 'f64x2 x4' : 'scalar x8';
   if (mod.components.some((c) => c.kind === 'mlp')) {
     strategies['mlp.simd'] = strategy.simd ? 'f64x2' : 'scalar';
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
@@ -597,7 +598,7 @@ function addScore(
   bundle: Bundle,
   strategy: Strategy,
   product: Product,
-): { layouts: Map<string, TreeLayout> } {
+): { layouts: Map<string, TreeLayout>; usedDense: boolean } {
   const transform = product === 'transform';
   const bundleOf = (c: ir.IrComponent): { blockWidth: number; intercept: boolean } => {
     const coef = bundle.components.get(c.name);
@@ -1286,7 +1287,7 @@ function addScore(
       i32,
     ),
   );
-  return { layouts: g.layouts };
+  return { layouts: g.layouts, usedDense: g.usedDense };
 }
 
 /** The buffers of a bag input (locals), and the local holding its most items in one row. */
@@ -2607,8 +2608,10 @@ class Gen {
     const i32 = binaryen.i32;
     let n = mod.nodes[id]!;
     let dflt: number | number[] | null = null;
+    let required = false;
     while (n.op === 'require' || n.op === 'inrange' || n.op === 'default') {
       if (n.op === 'default') dflt = n.attrs.value as number | number[];
+      if (n.op === 'require') required = true;
       n = mod.nodes[n.args[0]!]!;
     }
     if (n.op !== 'input' || n.type.k !== 'vec') return null;
@@ -2617,7 +2620,8 @@ class Gen {
     const base = this.inputs.vecBase[i];
     if (base === undefined) return null;
     const row = m.local.get(base, i32);
-    if (!t.opt) return { ptr: row, elem: t.elem, n: t.n };
+    // present on every accepted row (a missing required input rejects the row first)
+    if (!t.opt || required) return { ptr: row, elem: t.elem, n: t.n };
     if (dflt === null) return null;
     const xs = Array.isArray(dflt) ? dflt : Array<number>(t.n).fill(dflt);
     const addr = this.pool.add(
@@ -2637,6 +2641,9 @@ class Gen {
    * (x and w promoted from f32 when stored as f32); the scalar build in eight f64 locals: same bits.
    * Zeros are not skipped (w·0 adds ±0: the result can differ from the reference only in a −0).
    */
+  /** Whether some linear component took the dense dot product (recorded in the manifest). */
+  usedDense = false;
+
   private denseDot(
     acc: number,
     x: { ptr: Ref; elem: 'f32' | 'f64'; n: number },
@@ -2647,6 +2654,7 @@ class Gen {
     const i32 = binaryen.i32;
     const f64 = binaryen.f64;
     const v128 = binaryen.v128;
+    this.usedDense = true;
     const xp = this.L.add(i32);
     const wp = this.L.add(i32);
     const j = this.L.add(i32);

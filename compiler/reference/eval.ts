@@ -33,7 +33,7 @@ interface Cat {
 }
 type Sparse = Map<number, number>;
 /** null is a missing value. */
-type Value = null | number | boolean | string | Cat | (string | number)[] | number[] | Sparse;
+export type Value = null | number | boolean | string | Cat | (string | number)[] | number[] | Sparse;
 
 export type OutputValue = null | number | boolean | number[];
 
@@ -100,6 +100,17 @@ export class ReferenceEvaluator {
     const ctx = new RowContext(this, row);
     for (const input of this.model.inputs) if (ctx.readInput(input) !== null) return null;
     return c.kind === 'gbdt' ? ctx.treeInput(c) : ctx.sparseInput(c);
+  }
+
+  /**
+   * The value of an expression of the model on one row (null when missing), or undefined when the
+   * row is rejected. The trainer fits fitted-transform statistics from these values (their
+   * arguments); nested fitted transforms must already be in the bundle.
+   */
+  exprValue(row: Row, e: Expr): Value | undefined {
+    const ctx = new RowContext(this, row);
+    for (const input of this.model.inputs) if (ctx.readInput(input) !== null) return undefined;
+    return ctx.expr(e);
   }
 
   /** @internal */
