@@ -20,6 +20,7 @@ import {
   type FrontEndResult,
 } from '../compiler/index.js';
 import { spansAsPositions } from '../compiler/ast-json.js';
+import { cmdTrain, TRAIN_USAGE } from './train.js';
 
 export const EXIT = {
   ok: 0,
@@ -52,6 +53,7 @@ Commands:
                          (--no-optimize: skip binaryen's optimizer)
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
+${TRAIN_USAGE}
   demo                   check and format every example model under fixtures/models
   help                   show this help
 
@@ -126,6 +128,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       return cmdInspect(rest, io);
     case 'wat':
       return cmdWat(rest, io);
+    case 'train':
+      return await cmdTrain(rest, io);
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -1,0 +1,720 @@
+// `proml train`: from a model and a table of examples to a coefficient bundle, a report and held-out
+// predictions. Steps: read the data (CSV in the rows format), split (or read --validation), fit the
+// fitted-transform statistics, compile the TRANSFORM module and run it for every component's input
+// columns (training and serving transforms are the same code), fit each train block's components
+// by coordinate descent over components (GAME: global fixed effect + per-entity random effects with
+// offsets, Photon-ML's method), fit calibration maps, write the bundle, then compile the SCORING
+// module and score the held-out rows with it: the report's predictions are the module's, so
+// `proml compile` + scoring reproduces them bit for bit.
+// Input: model path, options. Output: files in the output directory (bundle.json + tables,
+// report.json, report.txt, validation-predictions.csv) and the TrainReport.
+// Supported today: linear components (global and `per` entity) with the logistic, squared-error,
+// poisson and multiclass objectives, L1/L2, platt/isotonic calibration. gbdt and mlp components
+// stop with PML5003 (not supported yet).
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  entityKey,
+  parseRowsCsv,
+  type Bundle,
+  type ComponentCoefficients,
+  type CsvColumn,
+  type Row,
+} from '../abi/index.js';
+import { readBundle, sha256Hex, writeBundle } from '../abi/node.js';
+import { emitScoringModule, emitTransformModule } from '../compiler/emit/index.js';
+import { checkSource, lowerModel } from '../compiler/index.js';
+import { Rng } from '../compiler/reference/index.js';
+import { csvColumns } from '../compiler/schema.js';
+import type { CheckedComponent, CheckedModel, CheckedTrain, HyperValue } from '../compiler/typed.js';
+import { MemoryEntityStore, Model, type TransformResult } from '../runtime/index.js';
+import { fitTransforms } from './fit-transforms.js';
+import { fitGlm, type GlmLoss } from './glm.js';
+import { selectRows, type Csr } from './matrix.js';
+import * as metrics from './metrics.js';
+
+export const TRAINER_VERSION = '0.1.0';
+
+export const TRAIN_CODES = {
+  model: { code: 'PML5001', summary: 'the model does not check (fix the errors `proml check` shows)' },
+  data: { code: 'PML5002', summary: 'the data file cannot be read or lacks a column the model needs' },
+  unsupported: { code: 'PML5003', summary: 'not supported yet by the trainer' },
+  label: { code: 'PML5004', summary: 'a label value does not suit the objective' },
+  noRows: { code: 'PML5005', summary: 'no training rows left (all rejected, or an empty file)' },
+} as const;
+
+export class TrainError extends Error {
+  readonly code: string;
+  constructor(kind: keyof typeof TRAIN_CODES, message: string) {
+    super(`${TRAIN_CODES[kind].code}: ${message}`);
+    this.code = TRAIN_CODES[kind].code;
+  }
+}
+
+export interface TrainOptions {
+  /** Training data (rows CSV: a header naming every input and the label columns). */
+  data: string;
+  /** Held-out data; without it, each block's `validation` fraction (default 0.1) is held out. */
+  validation?: string | null;
+  /** Output directory (the bundle, the report, held-out predictions). */
+  out: string;
+  kernelBytes?: Uint8Array;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface BlockReport {
+  output: string;
+  objective: string;
+  components: {
+    name: string;
+    kind: string;
+    per: string | null;
+    hyperparameters: Record<string, HyperValue>;
+    entities?: number;
+    iterations: number[];
+    converged: boolean;
+  }[];
+  trainRows: number;
+  validationRows: number;
+  rejectedRows: number;
+  metrics: Record<string, number>;
+  reliability?: metrics.ReliabilityBin[];
+  importance: { component: string; column: number; feature: string; weight: number }[];
+}
+
+export interface TrainReport {
+  model: string;
+  trainer: string;
+  data: { path: string; sha256: string; rows: number };
+  validation: { path: string | null; sha256: string | null; rows: number };
+  blocks: BlockReport[];
+  seconds: number;
+  out: string;
+}
+
+const lossOf = (t: CheckedTrain): { loss: GlmLoss; link: 'sigmoid' | 'identity' | 'exp' | 'softmax' } => {
+  switch (t.objective.name) {
+    case 'logistic':
+      return { loss: 'logistic', link: 'sigmoid' };
+    case 'squared_error':
+      return { loss: 'squared_error', link: 'identity' };
+    case 'poisson':
+      return { loss: 'poisson', link: 'exp' };
+    case 'multiclass':
+      return { loss: 'multiclass', link: 'softmax' };
+    default:
+      throw new TrainError(
+        'unsupported',
+        `objective ${t.objective.name} is not supported yet by the trainer`,
+      );
+  }
+};
+
+function readRows(path: string, columns: CsvColumn[]): Row[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TrainError('data', `cannot read '${path}': ${(e as Error).message}`);
+  }
+  // columns the model does not read are allowed (and dropped): data tables carry more than a model uses
+  const header = (text.split('\n', 1)[0] ?? '')
+    .replace(/\r$/, '')
+    .split(',')
+    .map((h) => h.replace(/^"|"$/g, ''));
+  const known = new Set(columns.map((c) => c.name));
+  const extra = header.filter((h) => !known.has(h)).map((name) => ({ name, kind: 'string' as const }));
+  try {
+    const rows = parseRowsCsv(text, [...columns, ...extra]);
+    if (extra.length > 0) for (const row of rows) for (const c of extra) delete row[c.name];
+    return rows;
+  } catch (e) {
+    throw new TrainError('data', `${path}: ${(e as Error).message}`);
+  }
+}
+
+function fileSha(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function num(h: Map<string, HyperValue> | undefined, key: string, dflt: number): number {
+  const v = h?.get(key);
+  return typeof v === 'number' ? v : dflt;
+}
+
+/** The CSR input of component `name` in a transform result. */
+function csrOf(t: TransformResult, name: string): Csr {
+  const c = t.columns.find((x) => x.name === name)!;
+  if (c.kind !== 'csr') throw new TrainError('unsupported', `component '${name}' has no sparse input`);
+  return { n: t.n, d: c.width, offsets: c.offsets, cols: c.cols, vals: c.vals };
+}
+
+export async function trainModel(modelPath: string, options: TrainOptions): Promise<TrainReport> {
+  const t0 = performance.now();
+  const log = options.log ?? ((): void => undefined);
+  const source = readFileSync(modelPath, 'utf8');
+  const r = checkSource(modelPath, source);
+  const errors = r.sink.items.filter((d) => d.severity === 'error');
+  if (r.checked === null || errors.length > 0)
+    throw new TrainError('model', errors.map((d) => `${d.code} ${d.message}`).join('; '));
+  const model: CheckedModel = r.checked;
+  if (model.trains.length === 0) throw new TrainError('model', `model '${model.name}' has no train block`);
+  for (const c of model.components)
+    if (c.kind !== 'linear')
+      throw new TrainError(
+        'unsupported',
+        `${c.kind} component '${c.name}': only linear components (global and per entity) are trained today`,
+      );
+
+  // ---- data
+  const columns: CsvColumn[] = [...csvColumns(model)];
+  for (const t of model.trains)
+    for (const name of [t.label, t.weight])
+      if (name !== null && !columns.some((c) => c.name === name)) columns.push({ name, kind: 'number' });
+  const all = readRows(options.data, columns);
+  let trainRows: Row[];
+  let validRows: Row[];
+  if (options.validation !== undefined && options.validation !== null) {
+    trainRows = all;
+    validRows = readRows(options.validation, columns);
+  } else {
+    const t = model.trains[0]!;
+    const rng = new Rng(t.seed ?? 0, 'split');
+    const idx = all.map((_, i) => i);
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    }
+    const k = Math.round(all.length * (t.validation ?? 0.1));
+    const held = new Set(idx.slice(0, k));
+    trainRows = all.filter((_, i) => !held.has(i));
+    validRows = all.filter((_, i) => held.has(i));
+  }
+  if (trainRows.length === 0) throw new TrainError('noRows', `no training rows in '${options.data}'`);
+  log(`data: ${trainRows.length} training rows, ${validRows.length} held out`);
+
+  // ---- fitted transforms, then the transform module
+  const bundle: Bundle = {
+    model: { name: model.name, version: model.meta.version ?? '' },
+    sourceSha256: sha256Hex(source),
+    producer: `proml-trainer ${TRAINER_VERSION}`,
+    notes: [],
+    components: new Map(),
+    transforms: new Map(),
+    calibrations: new Map(),
+  };
+  fitTransforms(model, trainRows, bundle);
+  if (bundle.transforms.size > 0) log(`fitted ${bundle.transforms.size} transform statistics`);
+  const tm = await emitTransformModule(model, bundle, {
+    sourceText: source,
+    kernelBytes: options.kernelBytes,
+  });
+  const transform = await Model.load(tm.bytes, { product: 'transform' });
+  const inputNames = model.inputs.map((i) => i.name);
+  const inputsOf = (rows: Row[]): Row[] =>
+    rows.map((row) => Object.fromEntries(inputNames.map((n) => [n, row[n] ?? null])));
+  const tTrain = transform.transform(inputsOf(trainRows));
+  const accepted: number[] = [];
+  for (let i = 0; i < tTrain.n; i++) if (tTrain.status[i] === 0) accepted.push(i);
+  if (accepted.length === 0)
+    throw new TrainError('noRows', 'every training row is rejected by the model (required inputs, ranges)');
+  log(
+    `transform module: ${tTrain.n - accepted.length} of ${tTrain.n} training rows rejected by the model's input rules`,
+  );
+
+  // ---- fit each train block
+  const reports: BlockReport[] = [];
+  const compReports = new Map<string, BlockReport['components'][number]>();
+  for (const tb of model.trains) {
+    const out = model.outputs.find((o) => o.name === tb.output)!;
+    const form = out.trained!;
+    const { loss } = lossOf(tb);
+    if (form.offsets.length > 0)
+      throw new TrainError(
+        'unsupported',
+        `output '${out.name}': offsets outside components are not supported yet by the trainer`,
+      );
+    const comps = form.components.map((n) => model.components.find((c) => c.name === n)!);
+    const K = comps[0]!.outputWidth;
+    const y = Float64Array.from(accepted, (i) => labelOf(trainRows[i]!, tb, loss));
+    const w =
+      tb.weight === null ? null : Float64Array.from(accepted, (i) => Number(trainRows[i]![tb.weight!] ?? 1));
+    const Xs = new Map(comps.map((c) => [c.name, selectRows(csrOf(tTrain, c.name), accepted)]));
+    const margins = new Map<string, Float64Array>(
+      comps.map((c) => [c.name, new Float64Array(accepted.length * K)]),
+    );
+    const coefs = new Map<string, ComponentCoefficients>();
+    const iterations = tb.iterations ?? (comps.length === 1 ? 1 : 3);
+    for (const c of comps)
+      compReports.set(c.name, {
+        name: c.name,
+        kind: c.per === null ? c.kind : 'random_effect',
+        per: c.per,
+        hyperparameters: Object.fromEntries(tb.hyperparameters.get(c.name) ?? new Map()),
+        iterations: [],
+        converged: true,
+      });
+    for (let it = 0; it < iterations; it++) {
+      for (const c of comps) {
+        // offsets: the other components' margins
+        const offset = new Float64Array(accepted.length * K);
+        for (const o of comps)
+          if (o !== c) {
+            const m = margins.get(o.name)!;
+            for (let i = 0; i < offset.length; i++) offset[i] = offset[i]! + m[i]!;
+          }
+        const h = tb.hyperparameters.get(c.name);
+        const rep = compReports.get(c.name)!;
+        const started = performance.now();
+        const fit =
+          c.per === null
+            ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
+            : fitPerEntity(
+                c,
+                Xs.get(c.name)!,
+                y,
+                w,
+                offset,
+                loss,
+                K,
+                h,
+                accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
+                tb.seed ?? 0,
+              );
+        coefs.set(c.name, fit.coef);
+        margins.set(c.name, fit.margins);
+        rep.iterations.push(fit.iterations);
+        rep.converged = rep.converged && fit.converged;
+        if (fit.entities !== undefined) rep.entities = fit.entities;
+        log(
+          `${tb.output}: pass ${it + 1}/${iterations}, ${c.name}${c.per === null ? '' : ` (per ${c.per}: ${fit.entities} entities)`}: ${fit.iterations} solver iterations, ${((performance.now() - started) / 1000).toFixed(2)} s`,
+        );
+      }
+    }
+    for (const [name, coef] of coefs) bundle.components.set(name, coef);
+    reports.push({
+      output: tb.output,
+      objective: tb.objective.name,
+      components: comps.map((c) => compReports.get(c.name)!),
+      trainRows: accepted.length,
+      validationRows: validRows.length,
+      rejectedRows: tTrain.n - accepted.length,
+      metrics: {},
+      importance: importance(comps, coefs),
+    });
+  }
+
+  // ---- calibration maps (fitted on the held-out rows' predictions of the calibrated output)
+  // ---- write the bundle, compile the scoring module, score the held-out rows with it
+  mkdirSync(options.out, { recursive: true });
+  const scoringPreview = async (b: Bundle): Promise<{ model: Model; bytes: Uint8Array }> => {
+    const { bytes } = await emitScoringModule(model, lowerModel(model), b, {
+      sourceText: source,
+      kernelBytes: options.kernelBytes,
+    });
+    return { model: await Model.load(bytes), bytes };
+  };
+  if (model.calibrations.length > 0) {
+    const pre = await scoringPreviewWithoutCalibration(model, bundle, scoringPreview);
+    for (const cal of model.calibrations) {
+      const tb = model.trains.find((t) => t.output === cal.of)!;
+      const res = pre.score(
+        inputsOf(validRows.length > 0 ? validRows : trainRows),
+        new MemoryEntityStore(bundle),
+      );
+      const rowsUsed = validRows.length > 0 ? validRows : trainRows;
+      const ps: number[] = [];
+      const ys: number[] = [];
+      rowsUsed.forEach((row, i) => {
+        const v = res.value(cal.of, i);
+        if (typeof v === 'number') {
+          ps.push(v);
+          ys.push(labelOf(row, tb, 'logistic'));
+        }
+      });
+      const key = `${cal.method}.${cal.of}`;
+      bundle.calibrations.set(
+        key,
+        cal.method === 'platt' ? fitPlatt(cal.of, ps, ys) : fitIsotonic(cal.of, ps, ys),
+      );
+      log(`calibration ${key}: fitted on ${ps.length} held-out predictions`);
+    }
+  }
+  writeBundle(options.out, bundle);
+  const written = readBundle(options.out);
+  const { model: scorer } = await scoringPreview(written);
+  const store = new MemoryEntityStore(written);
+  const scored = scorer.score(inputsOf(validRows), store);
+  for (const rep of reports) {
+    const tb = model.trains.find((t) => t.output === rep.output)!;
+    const { loss } = lossOf(tb);
+    const ys: number[] = [];
+    const ps: number[] = [];
+    const out = scorer.manifest.outputs.find((o) => o.name === rep.output)!;
+    validRows.forEach((row, i) => {
+      const v = scored.value(rep.output, i);
+      if (v === null) return;
+      ys.push(labelOf(row, tb, loss));
+      if (Array.isArray(v)) ps.push(...v);
+      else ps.push(v as number);
+    });
+    if (ys.length > 0) {
+      if (loss === 'logistic') {
+        rep.metrics = {
+          auc: metrics.auc(ys, ps),
+          logloss: metrics.logLoss(ys, ps),
+          accuracy: metrics.accuracy(ys, ps),
+          f1: metrics.f1(ys, ps),
+        };
+        const cal = metrics.calibration(ys, ps);
+        rep.metrics['ece'] = cal.ece;
+        rep.reliability = cal.curve;
+      } else if (loss === 'multiclass') {
+        rep.metrics = {
+          logloss: metrics.multiLogLoss(ys, ps, out.size),
+          accuracy: metrics.multiAccuracy(ys, ps, out.size),
+        };
+      } else rep.metrics = { rmse: metrics.rmse(ys, ps), mae: metrics.mae(ys, ps) };
+    }
+  }
+  // held-out predictions, exactly as the scoring module wrote them
+  const outs = scorer.manifest.outputs;
+  const lines = [['row', ...outs.map((o) => o.name), '_status'].join(',')];
+  for (let i = 0; i < validRows.length; i++)
+    lines.push(
+      [String(i), ...outs.map((o) => JSON.stringify(scored.value(o.name, i))), String(scored.status[i])].join(
+        ',',
+      ),
+    );
+  writeFileSync(join(options.out, 'validation-predictions.csv'), lines.join('\n') + '\n');
+  const report: TrainReport = {
+    model: model.name,
+    trainer: `proml-trainer ${TRAINER_VERSION}`,
+    data: { path: options.data, sha256: fileSha(options.data), rows: all.length },
+    validation: {
+      path: options.validation ?? null,
+      sha256: options.validation ? fileSha(options.validation) : null,
+      rows: validRows.length,
+    },
+    blocks: reports,
+    seconds: (performance.now() - t0) / 1000,
+    out: options.out,
+  };
+  writeFileSync(join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(options.out, 'report.txt'), formatReport(report));
+  return report;
+}
+
+/** The scoring module with identity calibration maps, to get the calibrated outputs' inputs. */
+async function scoringPreviewWithoutCalibration(
+  model: CheckedModel,
+  bundle: Bundle,
+  compile: (b: Bundle) => Promise<{ model: Model }>,
+): Promise<Model> {
+  const b: Bundle = { ...bundle, calibrations: new Map(bundle.calibrations) };
+  for (const cal of model.calibrations)
+    b.calibrations.set(
+      `${cal.method}.${cal.of}`,
+      cal.method === 'platt'
+        ? { kind: 'platt', of: cal.of, a: 1, b: 0 }
+        : { kind: 'isotonic', of: cal.of, x: Float64Array.of(0, 1), y: Float64Array.of(0, 1) },
+    );
+  return (await compile(b)).model;
+}
+
+function labelOf(row: Row, tb: CheckedTrain, loss: GlmLoss): number {
+  const v = row[tb.label];
+  const x = typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : NaN;
+  const ok =
+    loss === 'logistic'
+      ? x === 0 || x === 1
+      : loss === 'multiclass'
+        ? Number.isInteger(x) && x >= 0
+        : loss === 'poisson'
+          ? Number.isFinite(x) && x >= 0
+          : Number.isFinite(x);
+  if (!ok)
+    throw new TrainError(
+      'label',
+      `label '${tb.label}' = ${JSON.stringify(v)} does not suit objective ${tb.objective.name}`,
+    );
+  return x;
+}
+
+function entityOf(row: Row, input: string): string | null {
+  const v = row[input];
+  return typeof v === 'string' || typeof v === 'number' ? entityKey(v) : null;
+}
+
+interface ComponentFit {
+  coef: ComponentCoefficients;
+  margins: Float64Array;
+  iterations: number;
+  converged: boolean;
+  entities?: number;
+}
+
+function fitGlobal(
+  c: CheckedComponent,
+  X: Csr,
+  y: Float64Array,
+  w: Float64Array | null,
+  offset: Float64Array,
+  loss: GlmLoss,
+  K: number,
+  h: Map<string, HyperValue> | undefined,
+  warm: ComponentCoefficients | undefined,
+): ComponentFit {
+  const start = warm?.kind === 'linear' ? Float64Array.from([...warm.intercepts, ...warm.weights]) : null;
+  const fit = fitGlm({
+    X,
+    y,
+    loss,
+    classes: K,
+    intercept: c.options.intercept,
+    weights: w,
+    offset,
+    l1: num(h, 'l1', 0),
+    l2: num(h, 'l2', 1),
+    maxIter: num(h, 'max_iter', 100),
+    tol: num(h, 'tolerance', 1e-6),
+    start,
+  });
+  const margins = new Float64Array(X.n * K);
+  for (let i = 0; i < X.n; i++)
+    for (let k = 0; k < K; k++) {
+      let m = fit.intercepts[k]!;
+      for (let q = X.offsets[i]!; q < X.offsets[i + 1]!; q++)
+        m += fit.weights[k * X.d + X.cols[q]!]! * X.vals[q]!;
+      margins[i * K + k] = m;
+    }
+  return {
+    coef: {
+      kind: 'linear',
+      classes: K,
+      inputWidth: c.inputWidth,
+      intercept: c.options.intercept,
+      hyperparameters: Object.fromEntries(h ?? new Map()),
+      weights: fit.weights,
+      intercepts: fit.intercepts,
+    },
+    margins,
+    iterations: fit.iterations,
+    converged: fit.converged,
+  };
+}
+
+/** Random effects: one small penalised GLM per entity on its rows, with the other components as offsets. */
+function fitPerEntity(
+  c: CheckedComponent,
+  X: Csr,
+  y: Float64Array,
+  w: Float64Array | null,
+  offset: Float64Array,
+  loss: GlmLoss,
+  K: number,
+  h: Map<string, HyperValue> | undefined,
+  ids: (string | null)[],
+  seed: number,
+): ComponentFit {
+  const minRows = num(h, 'min_rows', 1);
+  const maxRows = num(h, 'max_rows', Infinity);
+  const groups = new Map<string, number[]>();
+  ids.forEach((id, i) => {
+    if (id === null) return;
+    let g = groups.get(id);
+    if (g === undefined) groups.set(id, (g = []));
+    g.push(i);
+  });
+  const icpt = c.options.intercept ? 1 : 0;
+  const W = c.inputWidth;
+  const blocks = new Map<string, Float64Array>();
+  const margins = new Float64Array(X.n * K);
+  let iterations = 0;
+  let converged = true;
+  const ordered = [...groups.keys()].sort();
+  for (const id of ordered) {
+    let rows = groups.get(id)!;
+    if (rows.length < minRows) continue;
+    if (rows.length > maxRows) {
+      // a seeded sample of max_rows rows (Fisher-Yates prefix), kept in row order
+      const rng = new Rng(seed, `re/${c.name}/${id}`);
+      const a = [...rows];
+      for (let i = 0; i < maxRows; i++) {
+        const j = i + Math.floor(rng.next() * (a.length - i));
+        [a[i], a[j]] = [a[j]!, a[i]!];
+      }
+      rows = a.slice(0, maxRows).sort((p, q) => p - q);
+    }
+    const Xe = selectRows(X, rows);
+    const oe = new Float64Array(rows.length * K);
+    rows.forEach((r, k) => {
+      for (let q = 0; q < K; q++) oe[k * K + q] = offset[r * K + q]!;
+    });
+    const fit = fitGlm({
+      X: Xe,
+      y: Float64Array.from(rows, (r) => y[r]!),
+      loss,
+      classes: K,
+      intercept: icpt === 1,
+      weights: w === null ? null : Float64Array.from(rows, (r) => w[r]!),
+      offset: oe,
+      l1: num(h, 'l1', 0),
+      l2: num(h, 'l2', 1),
+      maxIter: num(h, 'max_iter', 100),
+      tol: num(h, 'tolerance', 1e-6),
+    });
+    iterations = Math.max(iterations, fit.iterations);
+    converged = converged && fit.converged;
+    const block = new Float64Array(K * (icpt + W));
+    for (let q = 0; q < K; q++) {
+      if (icpt) block[q * (icpt + W)] = fit.intercepts[q]!;
+      block.set(fit.weights.subarray(q * W, (q + 1) * W), q * (icpt + W) + icpt);
+    }
+    blocks.set(id, block);
+  }
+  // margins of every training row whose entity has a block (all its rows, sampled or not)
+  ids.forEach((id, i) => {
+    const block = id === null ? undefined : blocks.get(id);
+    if (block === undefined) return;
+    for (let q = 0; q < K; q++) {
+      let m = icpt ? block[q * (icpt + W)]! : 0;
+      for (let p = X.offsets[i]!; p < X.offsets[i + 1]!; p++)
+        m += block[q * (icpt + W) + icpt + X.cols[p]!]! * X.vals[p]!;
+      margins[i * K + q] = m;
+    }
+  });
+  return {
+    coef: {
+      kind: 'random_effect',
+      classes: K,
+      inputWidth: W,
+      intercept: icpt === 1,
+      entity: c.per!,
+      hyperparameters: Object.fromEntries(h ?? new Map()),
+      blockWidth: K * (icpt + W),
+      blocks,
+    },
+    margins,
+    iterations,
+    converged,
+    entities: blocks.size,
+  };
+}
+
+/** platt: p' = sigmoid(a·p + b), a one-feature logistic fit (tiny L2 for separable data). */
+function fitPlatt(
+  of: string,
+  ps: number[],
+  ys: number[],
+): { kind: 'platt'; of: string; a: number; b: number } {
+  const n = ps.length;
+  const X: Csr = {
+    n,
+    d: 1,
+    offsets: Int32Array.from({ length: n + 1 }, (_, i) => i),
+    cols: new Int32Array(n),
+    vals: Float64Array.from(ps),
+  };
+  const fit = fitGlm({
+    X,
+    y: Float64Array.from(ys),
+    loss: 'logistic',
+    classes: 1,
+    intercept: true,
+    l2: 1e-6,
+    maxIter: 200,
+    tol: 1e-10,
+  });
+  return { kind: 'platt', of, a: fit.weights[0]!, b: fit.intercepts[0]! };
+}
+
+/** isotonic: pool-adjacent-violators on (p, y) sorted by p; points at the blocks' mean p (strictly increasing). */
+function fitIsotonic(
+  of: string,
+  ps: number[],
+  ys: number[],
+): { kind: 'isotonic'; of: string; x: Float64Array; y: Float64Array } {
+  const idx = ps.map((_, i) => i).sort((a, b) => ps[a]! - ps[b]! || a - b);
+  const blocks: { sx: number; sy: number; n: number }[] = [];
+  for (const i of idx) {
+    blocks.push({ sx: ps[i]!, sy: ys[i]!, n: 1 });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1]!;
+      const a = blocks[blocks.length - 2]!;
+      if (a.sy / a.n < b.sy / b.n && a.sx / a.n < b.sx / b.n) break;
+      blocks.pop();
+      a.sx += b.sx;
+      a.sy += b.sy;
+      a.n += b.n;
+    }
+  }
+  if (blocks.length === 1)
+    blocks.push({ sx: blocks[0]!.sx / blocks[0]!.n + 1e-9, sy: blocks[0]!.sy / blocks[0]!.n, n: 1 });
+  return {
+    kind: 'isotonic',
+    of,
+    x: Float64Array.from(blocks, (b) => b.sx / b.n),
+    y: Float64Array.from(blocks, (b) => b.sy / b.n),
+  };
+}
+
+function importance(
+  comps: CheckedComponent[],
+  coefs: Map<string, ComponentCoefficients>,
+): BlockReport['importance'] {
+  const out: BlockReport['importance'] = [];
+  for (const c of comps) {
+    const coef = coefs.get(c.name);
+    if (coef?.kind !== 'linear') continue;
+    const featureOf = (col: number): string => {
+      const f = c.features.find((x) => col >= x.offset && col < x.offset + x.width);
+      return f === undefined ? `#${col}` : f.width === 1 ? f.text : `${f.text}[${col - f.offset}]`;
+    };
+    coef.weights.forEach((wt, j) => {
+      if (wt !== 0)
+        out.push({
+          component: c.name,
+          column: j % c.inputWidth,
+          feature: featureOf(j % c.inputWidth),
+          weight: wt,
+        });
+    });
+  }
+  return out.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, 20);
+}
+
+export function formatReport(r: TrainReport): string {
+  const lines = [
+    `proml train — model ${r.model} (${r.trainer})`,
+    `data: ${r.data.path} (${r.data.rows} rows, sha256 ${r.data.sha256.slice(0, 12)}…)`,
+    `held out: ${r.validation.path ?? 'a fraction of the data'} (${r.validation.rows} rows)`,
+  ];
+  for (const b of r.blocks) {
+    lines.push(
+      '',
+      `output ${b.output} — objective ${b.objective}: ${b.trainRows} training rows (${b.rejectedRows} rejected by input rules)`,
+    );
+    for (const c of b.components)
+      lines.push(
+        `  ${c.name} (${c.kind}${c.per === null ? '' : ` per ${c.per}, ${c.entities ?? 0} entities`}): ${JSON.stringify(c.hyperparameters)}; solver iterations per pass ${c.iterations.join(', ')}${c.converged ? '' : ' (NOT converged: raise max_iter)'}`,
+      );
+    lines.push(
+      `  held-out metrics: ${
+        Object.entries(b.metrics)
+          .map(([k, v]) => `${k} ${v.toFixed(6)}`)
+          .join(', ') || '(no held-out rows)'
+      }`,
+    );
+    if (b.importance.length > 0) {
+      lines.push('  largest weights:');
+      for (const i of b.importance.slice(0, 10))
+        lines.push(`    ${i.weight >= 0 ? '+' : ''}${i.weight.toFixed(6)}  ${i.component}: ${i.feature}`);
+    }
+  }
+  lines.push('', `took ${r.seconds.toFixed(2)} s; outputs in ${r.out}`);
+  return lines.join('\n') + '\n';
+}
