@@ -186,9 +186,19 @@ export class Model {
   /** Compiles and checks module bytes. */
   static async load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Promise<Model> {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    const sha = await sha256Hex(u8);
-    if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha)
-      throw new RuntimeError('hash', `the module's SHA-256 is ${sha}, expected ${options.sha256}`);
+    // WebCrypto exists in Node and in browsers' secure contexts (https, localhost); elsewhere the
+    // hash is unknown (null) unless the caller asks for a check, which then cannot be done
+    const subtle = (globalThis.crypto as { subtle?: unknown } | undefined)?.subtle;
+    const sha = subtle === undefined ? null : await sha256Hex(u8);
+    if (options.sha256 !== undefined) {
+      if (sha === null)
+        throw new RuntimeError(
+          'hash',
+          'cannot check the SHA-256 here: WebCrypto needs a secure context (https or localhost)',
+        );
+      if (options.sha256.toLowerCase() !== sha)
+        throw new RuntimeError('hash', `the module's SHA-256 is ${sha}, expected ${options.sha256}`);
+    }
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(u8);
