@@ -34,24 +34,11 @@ import { fitTransforms } from './fit-transforms.js';
 import { fitGlm, type GlmLoss } from './glm.js';
 import { selectRows, type Csr } from './matrix.js';
 import * as metrics from './metrics.js';
+import { TrainError } from './errors.js';
+
+export { TRAIN_CODES, TrainError } from './errors.js';
 
 export const TRAINER_VERSION = '0.1.0';
-
-export const TRAIN_CODES = {
-  model: { code: 'PML5001', summary: 'the model does not check (fix the errors `proml check` shows)' },
-  data: { code: 'PML5002', summary: 'the data file cannot be read or lacks a column the model needs' },
-  unsupported: { code: 'PML5003', summary: 'not supported yet by the trainer' },
-  label: { code: 'PML5004', summary: 'a label value does not suit the objective' },
-  noRows: { code: 'PML5005', summary: 'no training rows left (all rejected, or an empty file)' },
-} as const;
-
-export class TrainError extends Error {
-  readonly code: string;
-  constructor(kind: keyof typeof TRAIN_CODES, message: string) {
-    super(`${TRAIN_CODES[kind].code}: ${message}`);
-    this.code = TRAIN_CODES[kind].code;
-  }
-}
 
 export interface TrainOptions {
   /** Training data (rows CSV: a header naming every input and the label columns). */
