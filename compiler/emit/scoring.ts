@@ -28,6 +28,7 @@ import { HASH_SEED, hashString, utf8 } from '../../abi/hash.js';
 import { CompileError } from './errors.js';
 import { buildManifest } from './manifest.js';
 import { defaultTreeLayout, emitTrees, type TreeEnv, type TreeLayout } from './trees.js';
+import { appendDataSegments } from './wasm-data.js';
 
 export interface EmitOptions {
   /** The .pml source text (its SHA-256 goes into the manifest). */
@@ -377,7 +378,13 @@ function build(
   };
 
   // ---- data: the kernel's segments, then the linear weights (f32 when every value is exactly an f32)
-  const segments: binaryen.MemorySegment[] = [];
+  // active data segments, by address (binaryen segments are rebuilt from these when needed)
+  const segData: { at: number; data: Uint8Array }[] = [];
+  const addSegment = (at: number, data: Uint8Array): void => {
+    segData.push({ at, data });
+  };
+  const segmentsOf = (list: { at: number; data: Uint8Array }[]): binaryen.MemorySegment[] =>
+    list.map((sg) => ({ offset: m.i32.const(sg.at), data: sg.data, passive: false }));
   // binaryen.js 132 has these at run time; its typings lag behind
   const dm = m as unknown as {
     getNumDataSegments(): number;
@@ -387,7 +394,7 @@ function build(
   for (let i = 0; i < dm.getNumDataSegments(); i++) {
     const info = dm.getDataSegmentInfo(dm.getDataSegmentByIndex(i));
     if (info.passive) throw new CompileError('invalidModule', 'the kernel module has a passive data segment');
-    segments.push({ offset: m.i32.const(info.offset), data: new Uint8Array(info.data), passive: false });
+    addSegment(info.offset, new Uint8Array(info.data));
   }
   let dataEnd = align16(kernelHeapBase);
   const weightAddr = new Map<string, { addr: number; f32: boolean }>();
@@ -412,7 +419,7 @@ function build(
     }
     const data = allF32 ? new Float32Array(values) : new Float64Array(values);
     weightAddr.set(c.name, { addr: dataEnd, f32: allF32 });
-    segments.push({ offset: m.i32.const(dataEnd), data: new Uint8Array(data.buffer), passive: false });
+    addSegment(dataEnd, new Uint8Array(data.buffer));
     dataEnd = align16(dataEnd + data.byteLength);
   }
   const textFn = (fn: TextFn): string => {
@@ -424,8 +431,7 @@ function build(
     end: dataEnd,
     add(bytes: Uint8Array): number {
       const addr = this.end;
-      if (bytes.some((b) => b !== 0))
-        segments.push({ offset: m.i32.const(addr), data: bytes, passive: false });
+      if (bytes.some((b) => b !== 0)) addSegment(addr, bytes);
       this.end = align16(addr + Math.max(bytes.length, 1));
       return addr;
     },
@@ -460,7 +466,19 @@ function build(
   );
   const heapBase = align16(pool.end);
   const initialPages = Math.max(1, Math.ceil(heapBase / WASM_PAGE));
-  m.setMemory(initialPages, -1, EXPORTS.memory, segments, false, false, '0');
+  // Large constant segments (weights, tree tables) stay out of binaryen: the optimiser never reads
+  // memory contents, and its segment passes cost seconds per few MB (bench/results/compile.md).
+  // They are appended to the emitted binary unchanged (compiler/emit/wasm-data.ts).
+  const BIG = 4096;
+  m.setMemory(
+    initialPages,
+    -1,
+    EXPORTS.memory,
+    segmentsOf(segData.filter((sg) => sg.data.length <= BIG)),
+    false,
+    false,
+    '0',
+  );
 
   // ---- allocator
   m.addGlobal('proml$heap', binaryen.i32, true, m.i32.const(heapBase));
@@ -571,7 +589,10 @@ function build(
     binaryen.setShrinkLevel(0);
     m.optimize();
   }
-  const bytes = m.emitBinary();
+  const bytes = appendDataSegments(
+    m.emitBinary(),
+    segData.filter((sg) => sg.data.length > BIG),
+  );
   if (!WebAssembly.validate(bytes))
     throw new CompileError('invalidModule', 'internal error: the engine rejected the generated module');
   return { bytes, manifest };
