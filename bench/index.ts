@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
   math: () => import('./math.bench.js'),
   simd: () => import('./simd.bench.js'),
   compile: () => import('./compile.bench.js'),
+  pool: () => import('./pool.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -46,6 +46,16 @@ export const RUNTIME_CODES = {
     summary: 'the model has per-entity components but no entity store was given',
   },
   outOfMemory: { code: 'PML4301', severity: 'error', summary: 'the module ran out of memory for this batch' },
+  overloaded: {
+    code: 'PML4303',
+    severity: 'error',
+    summary: 'the worker pool is overloaded: its task queue is full (retry later)',
+  },
+  workerDied: {
+    code: 'PML4304',
+    severity: 'error',
+    summary: 'the worker thread scoring this call died; the pool replaced it (retry)',
+  },
   badCall: {
     code: 'PML4302',
     severity: 'error',
