@@ -3,7 +3,8 @@
 // validation-predictions.csv in the output directory; progress lines on stderr (none with --quiet);
 // the readable report on stdout. Exit 0 ok, 1 a data/model/trainer error (PML50xx), 2 bad usage.
 
-import { TrainError, formatReport, trainModel } from '../trainer/train.js';
+// The trainer (and with it the compiler back end and binaryen) loads only when `train` runs: every
+// other command stays fast.
 
 interface Io {
   out: (s: string) => void;
@@ -40,6 +41,7 @@ export async function cmdTrain(args: string[], io: Io): Promise<number> {
   const out = values.get('out');
   if (data === undefined) return usage(io, '--data <train.csv> is required');
   if (out === undefined) return usage(io, '-o <output dir> is required');
+  const { TrainError, formatReport, trainModel } = await import('../trainer/train.js');
   try {
     const report = await trainModel(files[0]!, {
       data,
