@@ -15,7 +15,11 @@ export class BundleError extends Error {
 
 /** Every bundle code, its severity and what it means (docs/coefficients.md lists the same). */
 export const BUNDLE_CODES = {
-  notFound: { code: 'PML3001', severity: 'error', summary: 'no bundle (directory or bundle.json missing)' },
+  notFound: {
+    code: 'PML3001',
+    severity: 'error',
+    summary: 'no bundle (directory or bundle.json missing or unreadable)',
+  },
   malformed: {
     code: 'PML3002',
     severity: 'error',
@@ -25,7 +29,7 @@ export const BUNDLE_CODES = {
   tableMissing: {
     code: 'PML3004',
     severity: 'error',
-    summary: 'a table file named in bundle.json is missing',
+    summary: 'a table file named in bundle.json is missing or unreadable',
   },
   hashMismatch: {
     code: 'PML3005',
@@ -75,10 +79,12 @@ const HINT_RETRAIN =
   'retrain the model, or regenerate the bundle (scripts/make-fixture-bundles.ts for fixtures)';
 
 export const BundleErrors = {
-  notFound: (dir: string) =>
+  notFound: (dir: string, reason?: string) =>
     new BundleError(
       BUNDLE_CODES.notFound.code,
-      `no coefficient bundle at '${dir}' (bundle.json not found)`,
+      reason === undefined
+        ? `no coefficient bundle at '${dir}' (bundle.json not found)`
+        : `no coefficient bundle at '${dir}' (bundle.json cannot be read: ${reason})`,
       HINT_RETRAIN,
     ),
   malformed: (what: string) => new BundleError(BUNDLE_CODES.malformed.code, `bundle.json: ${what}`),
@@ -87,10 +93,12 @@ export const BundleErrors = {
       BUNDLE_CODES.version.code,
       `bundle.json has format ${JSON.stringify(format)} version ${JSON.stringify(version)}; this proml reads proml-coefficients version 1`,
     ),
-  tableMissing: (file: string) =>
+  tableMissing: (file: string, reason?: string) =>
     new BundleError(
       BUNDLE_CODES.tableMissing.code,
-      `table '${file}' named in bundle.json is missing`,
+      reason === undefined
+        ? `table '${file}' named in bundle.json is missing (or not a regular file)`
+        : `table '${file}' named in bundle.json cannot be read: ${reason}`,
       HINT_RETRAIN,
     ),
   hashMismatch: (file: string, expected: string, actual: string) =>

@@ -19,12 +19,14 @@ import {
   Utf8,
   type DataType,
   type Vector,
+  RecordBatchReader,
   makeData,
   makeVector,
-  tableFromIPC,
   tableToIPC,
   vectorFromArray,
+  type RecordBatch,
 } from 'apache-arrow';
+import { Footer } from 'apache-arrow/ipc/metadata/file';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -330,10 +332,16 @@ export function writeBundle(dir: string, bundle: Bundle, options: WriteOptions =
 /** Reads and verifies a bundle directory. Throws BundleError (PML3001–PML3006). */
 export function readBundle(dir: string): Bundle {
   const path = join(dir, BUNDLE_JSON);
-  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(path)) throw BundleErrors.notFound(dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || !isFile(path)) throw BundleErrors.notFound(dir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw BundleErrors.notFound(dir, errorText(e));
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw BundleErrors.malformed(`not valid JSON (${(e as Error).message})`);
   }
@@ -360,9 +368,14 @@ export function readBundle(dir: string): Bundle {
 
 function loadTable(dir: string, ref: TableRef): Table {
   const path = join(dir, ref.file);
-  if (ref.file.includes('/') || ref.file.includes('\\') || !existsSync(path))
+  if (ref.file.includes('/') || ref.file.includes('\\') || !isFile(path))
     throw BundleErrors.tableMissing(ref.file);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw BundleErrors.tableMissing(ref.file, errorText(e));
+  }
   const actual = sha256Hex(bytes);
   if (actual !== ref.sha256) throw BundleErrors.hashMismatch(ref.file, ref.sha256, actual);
   const magic = 'ARROW1';
@@ -374,13 +387,57 @@ function loadTable(dir: string, ref: TableRef): Table {
     throw BundleErrors.tableCorrupt(ref.file, 'not an Arrow IPC file (magic ARROW1 missing)');
   let t: Table;
   try {
-    t = tableFromIPC(bytes);
+    t = decodeIpcFile(bytes);
   } catch (e) {
     throw BundleErrors.tableCorrupt(ref.file, `unreadable Arrow IPC (${(e as Error).message})`);
   }
   if (t.numRows !== ref.rows)
     throw BundleErrors.tableCorrupt(ref.file, `has ${t.numRows} rows, bundle.json says ${ref.rows}`);
   return t;
+}
+
+/** A regular file (not a directory, socket or device) at `path`. */
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Decodes an Arrow IPC file through its footer, one record batch at a time, after checking that the
+ * footer's blocks lie inside the file. Not tableFromIPC: when a footer points at the wrong bytes (a
+ * table cut in the middle, hashed again), apache-arrow 21's iterator rereads the same block forever.
+ * Throws an Error saying what is wrong (loadTable turns it into PML3006).
+ */
+function decodeIpcFile(bytes: Uint8Array): Table {
+  // ARROW1, padding, messages, footer, int32 footer length, ARROW1 (magic checked by the caller)
+  const end = bytes.length - 10;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(end, true);
+  if (!(length > 0 && length <= end - 8)) throw new Error(`footer length ${length} does not fit the file`);
+  const footer = Footer.decode(bytes.subarray(end - length, end));
+  const body = end - length;
+  // every block holds a message of at least 8 bytes: more blocks than that cannot be real
+  if (footer.numRecordBatches + footer.numDictionaries > body / 8)
+    throw new Error('the footer lists more batches than the file can hold');
+  const blocks = [...footer.dictionaryBatches(), ...footer.recordBatches()];
+  for (const b of blocks) {
+    const start = Number(b.offset);
+    const stop = start + b.metaDataLength + Number(b.bodyLength);
+    if (!(Number.isSafeInteger(start) && start >= 8 && b.metaDataLength > 0 && stop <= body))
+      throw new Error(`a batch at offset ${start} lies outside the file's ${body} bytes of messages`);
+  }
+  const reader = RecordBatchReader.from(bytes);
+  if (!reader.isFile()) throw new Error('not in the Arrow IPC file format');
+  reader.open();
+  const batches: RecordBatch[] = [];
+  for (let i = 0; i < footer.numRecordBatches; i++) {
+    const batch = reader.readRecordBatch(i);
+    if (batch === null) throw new Error(`record batch ${i} is not a record batch`);
+    batches.push(batch);
+  }
+  return new Table(reader.schema, batches);
 }
 
 type ColKind = 'int' | 'float' | 'bool' | 'utf8' | 'intList' | 'floatList' | 'floatFixed';

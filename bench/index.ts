@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
   math: () => import('./math.bench.js'),
   simd: () => import('./simd.bench.js'),
   compile: () => import('./compile.bench.js'),
+  entities: () => import('./entities.bench.js'),
   pool: () => import('./pool.bench.js'),
 };
 

@@ -7,6 +7,10 @@ import { parseRowsCsv } from '../abi/index.js';
 import { BundleError, readBundle, sha256Hex } from '../abi/node.js';
 import { parseManifest, MANIFEST_SECTION, type Manifest } from '../abi/index.js';
 import { readWasmInfo, WasmFormatError } from './wasm-info.js';
+import { cmdScore, SCORE_USAGE } from './score.js';
+import { cmdServe, SERVE_USAGE } from './serve.js';
+import { cmdEntities, ENTITIES_USAGE } from './entities.js';
+import { cmdTrain, TRAIN_USAGE } from './train.js';
 import {
   checkBundle,
   checkSource,
@@ -20,7 +24,6 @@ import {
   type FrontEndResult,
 } from '../compiler/index.js';
 import { spansAsPositions } from '../compiler/ast-json.js';
-import { cmdTrain, TRAIN_USAGE } from './train.js';
 
 export const EXIT = {
   ok: 0,
@@ -53,6 +56,9 @@ Commands:
                          (--no-optimize: skip binaryen's optimizer)
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
+${SCORE_USAGE}
+${SERVE_USAGE}
+${ENTITIES_USAGE}
 ${TRAIN_USAGE}
   demo                   check and format every example model under fixtures/models
   help                   show this help
@@ -128,6 +134,16 @@ async function run(argv: string[], io: Io): Promise<number> {
       return cmdInspect(rest, io);
     case 'wat':
       return cmdWat(rest, io);
+    case 'score':
+      return cmdScore(rest, {
+        ...io,
+        errRaw: (s) => process.stderr.write(s),
+        tty: process.stderr.isTTY === true,
+      });
+    case 'serve':
+      return cmdServe(rest, io, version());
+    case 'entities':
+      return await cmdEntities(rest, io);
     case 'train':
       return await cmdTrain(rest, io);
     default:
@@ -172,7 +188,26 @@ function readSource(path: string): string {
   if (path === '-') return readFileSync(0, 'utf8');
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
   if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory; pass .pml files`);
-  return readFileSync(path, 'utf8');
+  return readOrUsage(path, 'utf8');
+}
+
+/** readFileSync, but an unreadable file (permissions, a socket, a device) is a usage error, not a crash. */
+function readOrUsage(path: string, encoding: 'utf8'): string;
+function readOrUsage(path: string): Buffer;
+function readOrUsage(path: string, encoding?: 'utf8'): string | Buffer {
+  try {
+    return encoding === undefined ? readFileSync(path) : readFileSync(path, encoding);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${ioReason(e)}`);
+  }
+}
+
+/** `EACCES: permission denied` from a node:fs error, without the syscall and path it repeats. */
+function ioReason(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  const text = e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return code === undefined ? e.message : `${code}: ${text}`;
 }
 
 function printDiagnostics(r: FrontEndResult, io: Io): void {
@@ -316,6 +351,15 @@ function takeOptions(
   return { values, flags: set, rest };
 }
 
+/** Why `path` cannot be an output file (its directory is missing, or it is a directory), or null. */
+function outputProblem(path: string): string | null {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) return `no such directory: ${dirname(path)}`;
+  if (!statSync(dir).isDirectory()) return `${dirname(path)} is not a directory`;
+  if (existsSync(path) && statSync(path).isDirectory()) return `${path} is a directory; name a .wasm file`;
+  return null;
+}
+
 /** Writes a file atomically (temporary file, then rename): never a half-written output. */
 function writeAtomically(path: string, bytes: Uint8Array): void {
   const tmp = join(dirname(resolve(path)), `.${Date.now()}-${process.pid}.tmp`);
@@ -342,6 +386,8 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const out = values.get('--output');
   if (bundleDir === undefined) throw new UsageError('compile: --coefficients <bundle dir> is required');
   if (out === undefined) throw new UsageError('compile: -o <file.wasm> is required');
+  const badOutput = outputProblem(out);
+  if (badOutput !== null) throw new UsageError(`compile: -o ${out}: ${badOutput}`);
   const text = readSource(path);
   const r = checkSource(path, text);
   printDiagnostics(r, io);
@@ -381,7 +427,12 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     }
     throw e;
   }
-  writeAtomically(out, result.bytes);
+  try {
+    writeAtomically(out, result.bytes);
+  } catch (e) {
+    io.err(`${out}: error: cannot write the module (${ioReason(e)}); nothing was written`);
+    return EXIT.failed;
+  }
   io.err(
     `compiled ${path} → ${out} (${result.bytes.length.toLocaleString('en-US')} bytes, ${(performance.now() - started).toFixed(0)} ms)`,
   );
@@ -390,7 +441,8 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
 
 function readModule(path: string): Uint8Array {
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
-  return new Uint8Array(readFileSync(path));
+  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory; pass a .wasm file`);
+  return new Uint8Array(readOrUsage(path));
 }
 
 function cmdInspect(args: string[], io: Io): number {
@@ -465,14 +517,9 @@ async function cmdWat(args: string[], io: Io): Promise<number> {
     io.err(`${files[0]}: error PML4001: not a valid WebAssembly module`);
     return EXIT.failed;
   }
-  const binaryen = (await import('binaryen')).default;
-  const m = binaryen.readBinary(bytes);
-  try {
-    m.setFeatures(binaryen.Features.All);
-    io.out(m.emitText());
-  } finally {
-    m.dispose();
-  }
+  // binaryen: loaded only for this command (bin.mjs preloads it before tsx)
+  const { watText } = await import('./wat.js');
+  io.out(watText(bytes));
   return EXIT.ok;
 }
 

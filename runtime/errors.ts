@@ -1,4 +1,5 @@
-// Errors of loading a module and of scoring with it (PML40xx load, PML42xx input, PML43xx call),
+// Errors of loading a module and of scoring with it (PML40xx load, PML42xx input, PML43xx call,
+// PML45xx the HTTP service, PML46xx batch scoring of files),
 // as a table of codes (docs/errors.md lists every one; a test keeps the two in sync).
 // Input: nothing. Output: RUNTIME_CODES and RuntimeError, which names the code, and where it helps
 // the input field and the row at fault. Browser-safe.
@@ -45,7 +46,33 @@ export const RUNTIME_CODES = {
     severity: 'error',
     summary: 'the model has per-entity components but no entity store was given',
   },
+  badBody: {
+    code: 'PML4205',
+    severity: 'error',
+    summary: 'the request body is not valid JSON (or Arrow), or not the shape the route expects',
+  },
+  // batch scoring of files (runtime/node/batch.ts, docs/batch.md)
+  missingColumn: {
+    code: 'PML4601',
+    severity: 'error',
+    summary: 'an input file (batch scoring) has no column for a model input',
+  },
+  unreadableInput: {
+    code: 'PML4602',
+    severity: 'error',
+    summary: 'an input file (batch scoring) cannot be read: missing, not Arrow/Parquet/CSV, or corrupt',
+  },
+  unwritableOutput: {
+    code: 'PML4603',
+    severity: 'error',
+    summary: 'the output file (batch scoring) cannot be written, or its format is unknown',
+  },
   outOfMemory: { code: 'PML4301', severity: 'error', summary: 'the module ran out of memory for this batch' },
+  badCall: {
+    code: 'PML4302',
+    severity: 'error',
+    summary: 'internal: the module refused the call (bad descriptor or row count)',
+  },
   overloaded: {
     code: 'PML4303',
     severity: 'error',
@@ -56,11 +83,27 @@ export const RUNTIME_CODES = {
     severity: 'error',
     summary: 'the worker thread scoring this call died; the pool replaced it (retry)',
   },
-  badCall: {
-    code: 'PML4302',
+  // entity stores (runtime/node/sqlite-store.ts, redis-store.ts, docs/entities.md)
+  entityStore: {
+    code: 'PML4305',
     severity: 'error',
-    summary: 'internal: the module refused the call (bad descriptor or row count)',
+    summary: 'the entity store cannot be opened, read or reached (SQLite file, Redis server)',
   },
+  entityStoreMismatch: {
+    code: 'PML4306',
+    severity: 'error',
+    summary: 'the entity store lacks a component the model needs, or its block width differs',
+  },
+  // the HTTP service (runtime/node/server.ts, docs/serving.md)
+  bodyTooLarge: { code: 'PML4501', severity: 'error', summary: 'the request body is larger than --max-body' },
+  timedOut: { code: 'PML4502', severity: 'error', summary: 'the request took longer than --timeout-ms' },
+  unknownModel: { code: 'PML4503', severity: 'error', summary: 'no model (or model version) by that name' },
+  noRoute: { code: 'PML4504', severity: 'error', summary: 'no such route' },
+  badMethod: { code: 'PML4505', severity: 'error', summary: 'the route does not accept this HTTP method' },
+  mediaType: { code: 'PML4506', severity: 'error', summary: 'unsupported content type for this route' },
+  shuttingDown: { code: 'PML4507', severity: 'error', summary: 'the server is shutting down' },
+  noRollback: { code: 'PML4508', severity: 'error', summary: 'no previous model version to roll back to' },
+  internal: { code: 'PML4509', severity: 'error', summary: 'internal error in the server (a bug)' },
 } as const;
 
 export type RuntimeCodeName = keyof typeof RUNTIME_CODES;
