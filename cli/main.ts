@@ -11,6 +11,7 @@ import { cmdScore, SCORE_USAGE } from './score.js';
 import { cmdServe, SERVE_USAGE } from './serve.js';
 import { cmdEntities, ENTITIES_USAGE } from './entities.js';
 import { cmdTrain, TRAIN_USAGE } from './train.js';
+import { cmdImport, IMPORT_USAGE } from './import.js';
 import {
   checkBundle,
   checkSource,
@@ -60,6 +61,7 @@ ${SCORE_USAGE}
 ${SERVE_USAGE}
 ${ENTITIES_USAGE}
 ${TRAIN_USAGE}
+${IMPORT_USAGE}
   demo                   check and format every example model under fixtures/models
   help                   show this help
 
@@ -146,6 +148,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       return await cmdEntities(rest, io);
     case 'train':
       return await cmdTrain(rest, io);
+    case 'import':
+      return cmdImport(rest, io);
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { ROW_ERRORS } from '../../abi/constants.js';
 import { BUNDLE_CODES } from '../../abi/errors.js';
 import { RUNTIME_CODES } from '../../runtime/errors.js';
+import { IMPORT_CODES } from '../../trainer/import/common.js';
 import { TRAIN_CODES } from '../../trainer/errors.js';
 import { CHECK_CODES } from '../../compiler/check.js';
 import { LexCodes } from '../../compiler/lexer.js';
@@ -88,6 +89,7 @@ describe('bundle, load and row codes are documented', () => {
       { code: 'PML4001', severity: 'error' },
       { code: 'PML4002', severity: 'error' },
       ...Object.values(RUNTIME_CODES).map((c) => ({ code: c.code, severity: c.severity })),
+      ...Object.values(IMPORT_CODES).map((c) => ({ code: c.code, severity: c.severity })),
       ...Object.values(TRAIN_CODES).map((c) => ({ code: c.code, severity: 'error' })),
     ];
     const missing = codes.filter(
