@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
   compile: () => import('./compile.bench.js'),
   entities: () => import('./entities.bench.js'),
   pool: () => import('./pool.bench.js'),
+  'gbdt-train': () => import('./gbdt-train.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -54,7 +54,9 @@ Commands:
   ast [--syntax] <file>  print the typed model as JSON (--syntax: the untyped syntax tree)
   compile <model.pml> --coefficients <bundle/> -o <model.wasm>
                          compile a model and its trained coefficients into one .wasm
-                         (--no-optimize: skip binaryen's optimizer)
+                         (--no-optimize: skip binaryen's optimizer; --transform-only: the
+                         transform module, inputs → component columns, bundle optional;
+                         strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8)
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
 ${SCORE_USAGE}
@@ -376,19 +378,26 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
 }
 
 async function cmdCompile(args: string[], io: Io): Promise<number> {
-  const { values, flags, rest } = takeOptions(args, { '--coefficients': ['-c'], '--output': ['-o'] }, [
-    '--no-optimize',
-    '--transform-only',
-  ]);
+  const { values, flags, rest } = takeOptions(
+    args,
+    { '--coefficients': ['-c'], '--output': ['-o'], '--tree-layout': [], '--mlp-unroll': [] },
+    ['--no-optimize', '--transform-only', '--no-simd'],
+  );
   if (rest.length !== 1) throw new UsageError('compile: give exactly one model file');
-  if (flags.has('--transform-only'))
-    throw new UsageError(
-      'compile: --transform-only is not supported yet (the transform module comes with the trainer)',
-    );
+  const transformOnly = flags.has('--transform-only');
+  const layoutText = values.get('--tree-layout');
+  if (layoutText !== undefined && layoutText !== 'branchy' && layoutText !== 'flat')
+    throw new UsageError(`compile: --tree-layout must be 'branchy' or 'flat', not '${layoutText}'`);
+  const layout: 'branchy' | 'flat' | undefined = layoutText;
+  const unrollText = values.get('--mlp-unroll');
+  const unroll = unrollText === undefined ? undefined : Number(unrollText);
+  if (unroll !== undefined && !(Number.isInteger(unroll) && unroll >= 1 && unroll <= 8))
+    throw new UsageError(`compile: --mlp-unroll must be an integer in 1..8, not '${unrollText}'`);
   const path = rest[0]!;
   const bundleDir = values.get('--coefficients');
   const out = values.get('--output');
-  if (bundleDir === undefined) throw new UsageError('compile: --coefficients <bundle dir> is required');
+  if (bundleDir === undefined && !transformOnly)
+    throw new UsageError('compile: --coefficients <bundle dir> is required');
   if (out === undefined) throw new UsageError('compile: -o <file.wasm> is required');
   const badOutput = outputProblem(out);
   if (badOutput !== null) throw new UsageError(`compile: -o ${out}: ${badOutput}`);
@@ -399,9 +408,21 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.err(`${path}: not compiled: fix the errors above first`);
     return EXIT.failed;
   }
-  let bundle;
+  let bundle: ReturnType<typeof readBundle>;
   try {
-    bundle = readBundle(bundleDir);
+    // a transform module needs only fitted-transform statistics: without a bundle, an empty one
+    bundle =
+      bundleDir === undefined
+        ? {
+            model: { name: r.checked.name, version: r.checked.meta.version ?? '' },
+            sourceSha256: sha256Hex(text),
+            producer: 'none',
+            notes: [],
+            components: new Map(),
+            transforms: new Map(),
+            calibrations: new Map(),
+          }
+        : readBundle(bundleDir);
   } catch (e) {
     if (e instanceof BundleError) {
       io.err(`${bundleDir}: error ${e.message}${e.hint ? `\n  = hint: ${e.hint}` : ''}`);
@@ -409,7 +430,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     }
     throw e;
   }
-  const issues = checkBundle(r.checked, bundle, sha256Hex(text));
+  const issues = transformOnly ? [] : checkBundle(r.checked, bundle, sha256Hex(text));
   for (const d of issues)
     io.err(`${bundleDir}: ${d.severity} ${d.code}: ${d.message}${d.hint ? `\n  = hint: ${d.hint}` : ''}`);
   if (issues.some((d) => d.severity === 'error')) return EXIT.failed;
@@ -418,12 +439,18 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const started = performance.now();
   let result;
   try {
-    result = await emit.emitScoringModule(r.checked, lowerModel(r.checked), bundle, {
+    const options = {
       sourceText: text,
-      bundleJsonText: readFileSync(join(bundleDir, 'bundle.json'), 'utf8'),
+      bundleJsonText: bundleDir === undefined ? null : readFileSync(join(bundleDir, 'bundle.json'), 'utf8'),
       compilerVersion: version(),
       optimize: !flags.has('--no-optimize'),
-    });
+      simd: !flags.has('--no-simd'),
+      ...(layout === undefined ? {} : { treeLayout: layout }),
+      ...(unroll === undefined ? {} : { mlpUnroll: unroll }),
+    };
+    result = transformOnly
+      ? await emit.emitTransformModule(r.checked, bundle, options)
+      : await emit.emitScoringModule(r.checked, lowerModel(r.checked), bundle, options);
   } catch (e) {
     if (e instanceof emit.CompileError) {
       io.err(`${path}: error ${e.message}`);

@@ -9,8 +9,9 @@
 // Input: model path, options. Output: files in the output directory (bundle.json + tables,
 // report.json, report.txt, validation-predictions.csv) and the TrainReport.
 // Supported today: linear components (global and `per` entity) with the logistic, squared-error,
-// poisson and multiclass objectives, L1/L2, platt/isotonic calibration. gbdt and mlp components
-// stop with PML5003 (not supported yet).
+// poisson and multiclass objectives, L1/L2, platt/isotonic calibration; gbdt components
+// (trainer/gbdt.ts: histogram boosting from the other components' margins, early stopping on the
+// held-out rows). mlp components stop with PML5003 (not supported yet).
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { MemoryEntityStore, Model, type TransformResult } from '../runtime/index
 import { fitTransforms } from './fit-transforms.js';
 import { fitGlm, type GlmLoss } from './glm.js';
 import { selectRows, type Csr } from './matrix.js';
+import { fitGbdtComponent, gbdtCells, gbdtMargins, type GbdtCells, type GbdtValidation } from './gbdt.js';
 import * as metrics from './metrics.js';
 import { TrainError } from './errors.js';
 
@@ -150,10 +152,10 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
   const model: CheckedModel = r.checked;
   if (model.trains.length === 0) throw new TrainError('model', `model '${model.name}' has no train block`);
   for (const c of model.components)
-    if (c.kind !== 'linear')
+    if (c.kind !== 'linear' && c.kind !== 'gbdt')
       throw new TrainError(
         'unsupported',
-        `${c.kind} component '${c.name}': only linear components (global and per entity) are trained today`,
+        `${c.kind} component '${c.name}': only linear (global and per entity) and gbdt components are trained today`,
       );
 
   // ---- data
@@ -229,7 +231,18 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
     const y = Float64Array.from(accepted, (i) => labelOf(trainRows[i]!, tb, loss));
     const w =
       tb.weight === null ? null : Float64Array.from(accepted, (i) => Number(trainRows[i]![tb.weight!] ?? 1));
-    const Xs = new Map(comps.map((c) => [c.name, selectRows(csrOf(tTrain, c.name), accepted)]));
+    const Xs = new Map(
+      comps
+        .filter((c) => c.kind !== 'gbdt')
+        .map((c) => [c.name, selectRows(csrOf(tTrain, c.name), accepted)]),
+    );
+    // gbdt: tree inputs; early stopping watches the held-out rows (offsets: the other components there)
+    const trees = comps.filter((c) => c.kind === 'gbdt');
+    const cells = new Map(trees.map((c) => [c.name, gbdtCells(tTrain, c.name, accepted)]));
+    const held =
+      validRows.length > 0 && trees.some((c) => tb.hyperparameters.get(c.name)?.has('early_stopping'))
+        ? heldOut(comps, transform.transform(inputsOf(validRows)), validRows, tb, loss, K)
+        : null;
     const margins = new Map<string, Float64Array>(
       comps.map((c) => [c.name, new Float64Array(accepted.length * K)]),
     );
@@ -256,23 +269,38 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
         const h = tb.hyperparameters.get(c.name);
         const rep = compReports.get(c.name)!;
         const started = performance.now();
-        const fit =
-          c.per === null
-            ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
-            : fitPerEntity(
+        const fit: ComponentFit =
+          c.kind === 'gbdt'
+            ? fitGbdtComponent(
                 c,
-                Xs.get(c.name)!,
+                cells.get(c.name)!,
                 y,
                 w,
                 offset,
                 loss,
                 K,
                 h,
-                accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
                 tb.seed ?? 0,
-              );
+                held?.forFit(c),
+                log,
+              )
+            : c.per === null
+              ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
+              : fitPerEntity(
+                  c,
+                  Xs.get(c.name)!,
+                  y,
+                  w,
+                  offset,
+                  loss,
+                  K,
+                  h,
+                  accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
+                  tb.seed ?? 0,
+                );
         coefs.set(c.name, fit.coef);
         margins.set(c.name, fit.margins);
+        held?.fitted(c, fit.coef);
         rep.iterations.push(fit.iterations);
         rep.converged = rep.converged && fit.converged;
         if (fit.entities !== undefined) rep.entities = fit.entities;
@@ -589,6 +617,69 @@ function fitPerEntity(
     iterations,
     converged,
     entities: blocks.size,
+  };
+}
+
+/**
+ * The held-out rows gbdt early stopping watches: every component's input there, the labels, and the
+ * held-out margins of the components fitted so far (the offsets of the one being fitted).
+ */
+function heldOut(
+  comps: CheckedComponent[],
+  t: TransformResult,
+  rows: Row[],
+  tb: CheckedTrain,
+  loss: GlmLoss,
+  K: number,
+): {
+  forFit: (c: CheckedComponent) => GbdtValidation;
+  fitted: (c: CheckedComponent, coef: ComponentCoefficients) => void;
+} {
+  const acc: number[] = [];
+  for (let i = 0; i < t.n; i++) if (t.status[i] === 0) acc.push(i);
+  const y = Float64Array.from(acc, (i) => labelOf(rows[i]!, tb, loss));
+  const inputs = new Map<string, Csr | GbdtCells>(
+    comps.map((c) => [
+      c.name,
+      c.kind === 'gbdt' ? gbdtCells(t, c.name, acc) : selectRows(csrOf(t, c.name), acc),
+    ]),
+  );
+  const margins = new Map<string, Float64Array>();
+  const metric = tb.metric ?? (loss === 'logistic' || loss === 'multiclass' ? 'logloss' : 'rmse');
+  return {
+    forFit: (c) => {
+      const offset = new Float64Array(acc.length * K);
+      for (const [name, m] of margins)
+        if (name !== c.name) for (let i = 0; i < offset.length; i++) offset[i] += m[i]!;
+      return { X: inputs.get(c.name) as GbdtCells, y, offset, metric };
+    },
+    fitted: (c, coef) => {
+      const X = inputs.get(c.name)!;
+      if (coef.kind === 'gbdt') return void margins.set(c.name, gbdtMargins(coef, X as GbdtCells));
+      const csr = X as Csr;
+      const m = new Float64Array(acc.length * K);
+      for (let i = 0; i < acc.length; i++) {
+        const block =
+          coef.kind === 'random_effect' ? coef.blocks.get(entityOf(rows[acc[i]!]!, coef.entity) ?? '') : null;
+        if (block === undefined) continue;
+        const icpt = coef.kind !== 'mlp' && coef.intercept ? 1 : 0;
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          if (coef.kind === 'linear') {
+            s = coef.intercepts[k]!;
+            for (let q = csr.offsets[i]!; q < csr.offsets[i + 1]!; q++)
+              s += coef.weights[k * csr.d + csr.cols[q]!]! * csr.vals[q]!;
+          } else if (block !== null) {
+            const b0 = k * (icpt + coef.inputWidth);
+            s = icpt ? block[b0]! : 0;
+            for (let q = csr.offsets[i]!; q < csr.offsets[i + 1]!; q++)
+              s += block[b0 + icpt + csr.cols[q]!]! * csr.vals[q]!;
+          }
+          m[i * K + k] = s;
+        }
+      }
+      margins.set(c.name, m);
+    },
   };
 }
 

@@ -119,6 +119,40 @@ describe('proml cli', () => {
     assert.match(w.out, /\(export "proml_score"/);
   });
 
+  it('compile --transform-only and the strategy flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proml-'));
+    const t = join(dir, 't.wasm');
+    const made = proml(['compile', 'fixtures/models/pymk/model.pml', '--transform-only', '-o', t]);
+    assert.equal(made.code, 0, made.err);
+    assert.match(proml(['inspect', t]).out, /product\s+transform/);
+    const f = join(dir, 'f.wasm');
+    const flat = proml([
+      'compile',
+      'fixtures/models/feed_ctr/model.pml',
+      '-c',
+      'fixtures/models/feed_ctr/bundle',
+      '--tree-layout',
+      'flat',
+      '--no-simd',
+      '-o',
+      f,
+    ]);
+    assert.equal(flat.code, 0, flat.err);
+    assert.match(proml(['inspect', f]).out, /"trees\.trees":"flat"/);
+    const bad = proml([
+      'compile',
+      'fixtures/models/feed_ctr/model.pml',
+      '-c',
+      'x',
+      '--tree-layout',
+      'bushy',
+      '-o',
+      f,
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--tree-layout must be 'branchy' or 'flat'/);
+  });
+
   it('compile refuses clearly, and writes nothing, for wrong or corrupt bundles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'proml-'));
     const out = join(dir, 'x.wasm');

@@ -176,7 +176,7 @@ describe('trainer', () => {
       });
     };
     await expectCode(
-      join(ROOT, 'fixtures', 'models', 'feed_ctr', 'model.pml'),
+      join(ROOT, 'fixtures', 'models', 'pymk', 'model.pml'),
       join(GAME, 'train.csv'),
       'PML5003',
     );
