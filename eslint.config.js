@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '**/*.golden', 'fixtures/', 'scratch/', 'assembly/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.proml-out/',
+      'coverage/',
+      '**/*.golden',
+      'fixtures/',
+      'scratch/',
+      'assembly/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -64,7 +64,8 @@ ${SERVE_USAGE}
 ${ENTITIES_USAGE}
 ${TRAIN_USAGE}
 ${IMPORT_USAGE}
-  demo                   check and format every example model under fixtures/models
+  demo [--models-only]   every example model (check, format, compile, score), then the whole
+                         path on one: train → compile → batch score → serve → a request
   help                   show this help
 
 Options:
@@ -560,7 +561,7 @@ async function cmdWat(args: string[], io: Io): Promise<number> {
  * the reference evaluator (the oracle the compiled module will be tested against). Prints a table.
  */
 async function cmdDemo(args: string[], io: Io): Promise<number> {
-  splitFlags(args, []);
+  const { flags } = splitFlags(args, ['--models-only']);
   const emit = await import('../compiler/emit/index.js');
   const dir = join(ROOT, 'fixtures', 'models');
   const names = readdirSync(dir)
@@ -664,6 +665,14 @@ async function cmdDemo(args: string[], io: Io): Promise<number> {
   io.out(
     'rows are rejected on purpose: the samples include missing required inputs and out-of-range values.',
   );
-  io.out('next: proml check <file>, proml fmt <file>, proml ast <file>; language reference in docs/dsl.md');
+  if (!flags.has('--models-only')) {
+    // the main job: train → compile → batch score → entity store → HTTP service → a request
+    const { runPipeline } = await import('./pipeline.js');
+    io.out('\nThe whole path on an example (GAME: a global model plus one per member):');
+    await runPipeline(ROOT, join(process.cwd(), '.proml-out', 'demo'), io);
+  }
+  io.out(
+    '\nnext: proml check | fmt | train | compile | score | serve --help; language reference in docs/dsl.md',
+  );
   return bad === 0 ? EXIT.ok : EXIT.failed;
 }
