@@ -598,6 +598,9 @@ describe('emit: scoring module (first slice)', () => {
         continue;
       }
       compiled.push(name);
+      assertModuleShape(bytes);
+      // the manifest embedded in the module is the one the compiler returned
+      assert.deepEqual(instantiate(bytes).manifest, (await compile(checked, bundle, source)).manifest, name);
       const csv = parseRowsCsv(readFileSync(join(dir, 'rows.csv'), 'utf8'), csvColumns(checked));
       assert.deepEqual(differences(checked, bundle, bytes, csv), [], `${name}: rows.csv`);
       const rows = randomRows(checked, bundle, { seed: 21, count: ROWS });

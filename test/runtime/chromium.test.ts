@@ -47,7 +47,7 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 const RANDOM_ROWS = 10_000;
-const SEED = 17;
+const SEED = 4242; // the same row set as parity.test.ts (in process, pool, batch, service)
 
 let dir: string;
 let server: ChildProcess | null = null;
