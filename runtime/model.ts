@@ -163,6 +163,84 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Input-column buffers placed in a module's memory: one descriptor's worth of addresses. */
+interface InputAddresses {
+  validity: number;
+  offsets: number;
+  values: number;
+  data: number;
+  child: number;
+}
+
+/**
+ * Copies a batch into a module's memory in two phases: every block is allocated first (proml_alloc
+ * may grow memory, which detaches views), then flush() copies the bytes in with fresh views.
+ */
+class Stager {
+  private readonly copies: { at: number; bytes: Uint8Array }[] = [];
+  constructor(
+    private readonly e: Exports,
+    private readonly n: number,
+  ) {
+    e.proml_reset();
+  }
+
+  alloc(bytes: number): number {
+    const p = this.e.proml_alloc(Math.max(bytes, 1));
+    if (p === 0)
+      throw new RuntimeError('outOfMemory', `cannot allocate ${bytes} bytes for a batch of ${this.n} rows`);
+    return p;
+  }
+
+  /** Allocates room for bytes (0 for null); copied in by flush(). */
+  put(bytes: Uint8Array | null): number {
+    if (bytes === null) return 0;
+    const at = this.alloc(bytes.byteLength);
+    this.copies.push({ at, bytes });
+    return at;
+  }
+
+  putColumns(cols: readonly HostColumn[]): InputAddresses[] {
+    return cols.map((c) => ({
+      validity: this.put(c.validity),
+      offsets: this.put(
+        c.offsets === null
+          ? null
+          : new Uint8Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.byteLength),
+      ),
+      values: this.put(c.values),
+      data: this.put(c.data),
+      child: this.put(c.childValidity),
+    }));
+  }
+
+  /** Copies every put() block in; returns views valid until the next allocation. */
+  flush(): { u8: Uint8Array; dv: DataView } {
+    const u8 = new Uint8Array(this.e.memory.buffer);
+    for (const c of this.copies) u8.set(c.bytes, c.at);
+    return { u8, dv: new DataView(this.e.memory.buffer) };
+  }
+
+  /** Writes input descriptors (docs/abi.md 3.1) from index `first` of the table on. */
+  static describeInputs(
+    u8: Uint8Array,
+    dv: DataView,
+    table: number,
+    first: number,
+    cols: InputAddresses[],
+  ): void {
+    cols.forEach((d, i) => {
+      const at = table + (first + i) * INPUT_DESCRIPTOR.size;
+      u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
+      dv.setUint32(at + INPUT_DESCRIPTOR.validity, d.validity, true);
+      dv.setUint32(at + INPUT_DESCRIPTOR.offsets, d.offsets, true);
+      dv.setUint32(at + INPUT_DESCRIPTOR.values, d.values, true);
+      dv.setUint32(at + INPUT_DESCRIPTOR.data, d.data, true);
+      dv.setUint32(at + INPUT_DESCRIPTOR.childValidity, d.child, true);
+    });
+  }
+}
+
 export class Model {
   private readonly exports: Exports;
   readonly inputNames: readonly string[];
@@ -317,33 +395,12 @@ export class Model {
     if (cols.length !== m.inputs.length)
       throw new RuntimeError('wrongShape', `expected ${m.inputs.length} input columns, got ${cols.length}`);
     const e = this.exports;
-    e.proml_reset();
-    const alloc = (bytes: number): number => {
-      const p = e.proml_alloc(Math.max(bytes, 1));
-      if (p === 0)
-        throw new RuntimeError('outOfMemory', `cannot allocate ${bytes} bytes for a batch of ${n} rows`);
-      return p;
-    };
     // 1. allocate everything, 2. copy (growth detaches views, so no view is made before the last alloc)
-    const copies: { at: number; bytes: Uint8Array }[] = [];
-    const put = (bytes: Uint8Array | null): number => {
-      if (bytes === null) return 0;
-      const at = alloc(bytes.byteLength);
-      copies.push({ at, bytes });
-      return at;
-    };
+    const stage = new Stager(e, n);
+    const alloc = (bytes: number): number => stage.alloc(bytes);
+    const put = (bytes: Uint8Array | null): number => stage.put(bytes);
     const bm = Math.max(1, Math.ceil(n / 8));
-    const desc = cols.map((c) => ({
-      validity: put(c.validity),
-      offsets: put(
-        c.offsets === null
-          ? null
-          : new Uint8Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.byteLength),
-      ),
-      values: put(c.values),
-      data: put(c.data),
-      child: put(c.childValidity),
-    }));
+    const desc = stage.putColumns(cols);
     const blockDesc = m.entityBlocks.map((b, k) => {
       const vals = new Float64Array(Math.max(1, n * b.width));
       const valid = new Uint8Array(bm);
@@ -370,19 +427,9 @@ export class Model {
     const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length + blockDesc.length));
     const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outs.length));
     const status = alloc(4 * Math.max(1, n));
-    const u8 = new Uint8Array(e.memory.buffer);
-    const dv = new DataView(e.memory.buffer);
-    for (const c of copies) u8.set(c.bytes, c.at);
+    const { u8, dv } = stage.flush();
     const d32 = (at: number, v: number): void => dv.setUint32(at, v, true);
-    desc.forEach((d, i) => {
-      const at = inTable + i * INPUT_DESCRIPTOR.size;
-      u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
-      d32(at + INPUT_DESCRIPTOR.validity, d.validity);
-      d32(at + INPUT_DESCRIPTOR.offsets, d.offsets);
-      d32(at + INPUT_DESCRIPTOR.values, d.values);
-      d32(at + INPUT_DESCRIPTOR.data, d.data);
-      d32(at + INPUT_DESCRIPTOR.childValidity, d.child);
-    });
+    Stager.describeInputs(u8, dv, inTable, 0, desc);
     blockDesc.forEach((d, k) => {
       const at = inTable + (desc.length + k) * INPUT_DESCRIPTOR.size;
       u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
@@ -432,47 +479,14 @@ export class Model {
     const n = rows.length;
     const cols = rowsToColumns(m.inputs, rows);
     const e = this.exports;
-    e.proml_reset();
-    const alloc = (bytes: number): number => {
-      const p = e.proml_alloc(Math.max(bytes, 1));
-      if (p === 0)
-        throw new RuntimeError('outOfMemory', `cannot allocate ${bytes} bytes for a batch of ${n} rows`);
-      return p;
-    };
-    const copies: { at: number; bytes: Uint8Array }[] = [];
-    const put = (bytes: Uint8Array | null): number => {
-      if (bytes === null) return 0;
-      const at = alloc(bytes.byteLength);
-      copies.push({ at, bytes });
-      return at;
-    };
-    const desc = cols.map((c) => ({
-      validity: put(c.validity),
-      offsets: put(
-        c.offsets === null
-          ? null
-          : new Uint8Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.byteLength),
-      ),
-      values: put(c.values),
-      data: put(c.data),
-      child: put(c.childValidity),
-    }));
-    const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length));
-    const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, m.components.length));
-    const status = alloc(4 * Math.max(1, n));
+    const stage = new Stager(e, n);
+    const desc = stage.putColumns(cols);
+    const inTable = stage.alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length));
+    const outTable = stage.alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, m.components.length));
+    const status = stage.alloc(4 * Math.max(1, n));
     {
-      const u8 = new Uint8Array(e.memory.buffer);
-      const dv = new DataView(e.memory.buffer);
-      for (const c of copies) u8.set(c.bytes, c.at);
-      desc.forEach((d, i) => {
-        const at = inTable + i * INPUT_DESCRIPTOR.size;
-        u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
-        dv.setUint32(at + INPUT_DESCRIPTOR.validity, d.validity, true);
-        dv.setUint32(at + INPUT_DESCRIPTOR.offsets, d.offsets, true);
-        dv.setUint32(at + INPUT_DESCRIPTOR.values, d.values, true);
-        dv.setUint32(at + INPUT_DESCRIPTOR.data, d.data, true);
-        dv.setUint32(at + INPUT_DESCRIPTOR.childValidity, d.child, true);
-      });
+      const { u8, dv } = stage.flush();
+      Stager.describeInputs(u8, dv, inTable, 0, desc);
       u8.fill(0, outTable, outTable + OUTPUT_DESCRIPTOR.size * Math.max(1, m.components.length));
     }
     const result = e.proml_transform!(n, inTable, outTable, status);
