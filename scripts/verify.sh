@@ -13,6 +13,8 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# onnxruntime-node (a benchmark peer) ships its CPU binaries; its install script would download more.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund
 fi
