@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
   entities: () => import('./entities.bench.js'),
   pool: () => import('./pool.bench.js'),
   'gbdt-train': () => import('./gbdt-train.bench.js'),
+  'mlp-train': () => import('./mlp-train.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -150,7 +150,11 @@ async function run(argv: string[], io: Io): Promise<number> {
     case 'entities':
       return await cmdEntities(rest, io);
     case 'train':
-      return await cmdTrain(rest, io);
+      return await cmdTrain(rest, {
+        ...io,
+        errRaw: (s) => process.stderr.write(s),
+        tty: process.stderr.isTTY === true,
+      });
     case 'import':
       return cmdImport(rest, io);
     default:

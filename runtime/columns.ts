@@ -57,7 +57,8 @@ function wrong(c: InputColumn, r: number, want: string, v: unknown): RuntimeErro
   return new RuntimeError('wrongType', `input '${c.name}' row ${r}: expected ${want}, got ${got}`, c.name, r);
 }
 
-function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
+/** One input's column from rows (also how readers check a batch's values: errors name field and row). */
+export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
   const n = rows.length;
   const validity = bitmap(n);
   const col: HostColumn = {

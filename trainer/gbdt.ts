@@ -26,6 +26,7 @@ import { Rng } from '../compiler/reference/index.js';
 import type { CheckedComponent } from '../compiler/typed.js';
 import type { TransformResult } from '../runtime/index.js';
 import * as metrics from './metrics.js';
+import { reportFit } from './progress.js';
 
 export type GbdtLoss = 'logistic' | 'squared_error' | 'poisson' | 'multiclass';
 
@@ -993,6 +994,7 @@ export function fitGbdt(input: GbdtFitInput): GbdtFit {
         for (let i = 0; i < v.X.n; i++) vOwn![i * K + k] += tree.nodes[leafOf(tree, v.X, i)]!.value;
     }
     rounds = round + 1;
+    reportFit(rounds, p.count, 'rounds');
     if (v !== null) {
       const { value, higher } = heldOutMetric(loss, K, v, vOwn!);
       validScores.push(value);

@@ -28,6 +28,8 @@ export interface GlmProblem {
   tol?: number;
   /** Warm start: [intercepts (classes)] then weights (classes × d). */
   start?: Float64Array | null;
+  /** Called after each solver iteration with the number done (progress). */
+  onIteration?: (iterations: number) => void;
 }
 
 export interface GlmFit {
@@ -141,7 +143,12 @@ export function fitGlm(p: GlmProblem): GlmFit {
   }
   const l1v = new Float64Array(nParams);
   if (l1 > 0) l1v.fill(l1, K);
-  const r = minimize(fun, x0, { l1: l1v, maxIter: p.maxIter ?? 100, tol: p.tol ?? 1e-6 });
+  const r = minimize(fun, x0, {
+    l1: l1v,
+    maxIter: p.maxIter ?? 100,
+    tol: p.tol ?? 1e-6,
+    onIteration: p.onIteration,
+  });
   return {
     intercepts: p.intercept ? r.x.slice(0, K) : new Float64Array(K),
     weights: r.x.slice(K),

@@ -17,6 +17,8 @@ export interface MinimizeOptions {
   tol?: number;
   /** History pairs kept (default 10). */
   memory?: number;
+  /** Called after each iteration with the number done (progress). */
+  onIteration?: (iterations: number) => void;
 }
 
 export interface MinimizeResult {
@@ -169,6 +171,7 @@ export function minimize(
         rho.shift();
       }
     }
+    options.onIteration?.(it + 1);
     if (Math.abs(FOld - F) <= 1e-15 * Math.max(1, Math.abs(F)) && maxAbs(pg) <= Math.sqrt(tol))
       return { x, f: F, iterations: it + 1, converged: true, reason: 'objective stopped changing' };
   }

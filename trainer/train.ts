@@ -11,47 +11,53 @@
 // Supported today: linear components (global and `per` entity) with the logistic, squared-error,
 // poisson and multiclass objectives, L1/L2, platt/isotonic calibration; gbdt components
 // (trainer/gbdt.ts: histogram boosting from the other components' margins, early stopping on the
-// held-out rows). mlp components stop with PML5003 (not supported yet).
+// held-out rows); mlp components (trainer/mlp.ts: minibatch Adam/SGD on tfjs's wasm backend, from the
+// other components' margins).
 
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  entityKey,
-  parseRowsCsv,
-  type Bundle,
-  type ComponentCoefficients,
-  type CsvColumn,
-  type Row,
-} from '../abi/index.js';
+import { entityKey, type Bundle, type ComponentCoefficients, type Row } from '../abi/index.js';
 import { readBundle, sha256Hex, writeBundle } from '../abi/node.js';
 import { emitScoringModule, emitTransformModule } from '../compiler/emit/index.js';
 import { checkSource, lowerModel } from '../compiler/index.js';
 import { Rng } from '../compiler/reference/index.js';
-import { csvColumns } from '../compiler/schema.js';
 import type { CheckedComponent, CheckedModel, CheckedTrain, HyperValue } from '../compiler/typed.js';
 import { MemoryEntityStore, Model, type TransformResult } from '../runtime/index.js';
 import { fitTransforms } from './fit-transforms.js';
 import { fitGlm, type GlmLoss } from './glm.js';
 import { selectRows, type Csr } from './matrix.js';
 import { fitGbdtComponent, gbdtCells, gbdtMargins, type GbdtCells, type GbdtValidation } from './gbdt.js';
+import { fitMlpComponent, mlpMargins } from './mlp.js';
 import * as metrics from './metrics.js';
 import { TrainError } from './errors.js';
+import { checkTrainingRows, readTrainingData } from './data.js';
+import { beginFit, silentProgress, type ProgressSink } from './progress.js';
+import { lockComponents, lockedFrom, useLockedTransforms } from './retrain.js';
+import { fitGlobal, fitPerEntity, type ComponentFit } from './block.js';
+import type { CvResult } from './folds.js';
+import type { SearchReport } from './search.js';
+import { foldsOf, formatTuning, tuneBlock, type TuneOptions } from './tune.js';
 
 export { TRAIN_CODES, TrainError } from './errors.js';
 
 export const TRAINER_VERSION = '0.1.0';
 
-export interface TrainOptions {
-  /** Training data (rows CSV: a header naming every input and the label columns). */
+export interface TrainOptions extends TuneOptions {
+  /** Training data: Arrow IPC (file or stream), Parquet or rows CSV naming every input and label. */
   data: string;
   /** Held-out data; without it, each block's `validation` fraction (default 0.1) is held out. */
   validation?: string | null;
   /** Output directory (the bundle, the report, held-out predictions). */
   out: string;
   kernelBytes?: Uint8Array;
-  /** Progress lines (default: none). */
+  /** Progress lines (default: the progress sink's notes). */
   log?: (line: string) => void;
+  /** Progress of each phase (default: none); the CLI renders it (trainer/progress.ts). */
+  progress?: ProgressSink;
+  /** Partial retraining (trainer/retrain.ts): refit these components, lock the others ... */
+  retrain?: readonly string[] | null;
+  /** ... at their coefficients in this bundle directory. */
+  from?: string | null;
 }
 
 export interface BlockReport {
@@ -72,6 +78,10 @@ export interface BlockReport {
   metrics: Record<string, number>;
   reliability?: metrics.ReliabilityBin[];
   importance: { component: string; column: number; feature: string; weight: number }[];
+  /** k-fold cross-validation (trainer/folds.ts): per-fold metrics, mean ± sd. */
+  cv?: CvResult;
+  /** Hyperparameter search (trainer/search.ts): the leaderboard. */
+  search?: SearchReport;
 }
 
 export interface TrainReport {
@@ -79,6 +89,8 @@ export interface TrainReport {
   trainer: string;
   data: { path: string; sha256: string; rows: number };
   validation: { path: string | null; sha256: string | null; rows: number };
+  /** Partial retraining: the components refitted and the ones locked at the `from` bundle's. */
+  retrain?: { from: string; retrained: string[]; locked: string[] };
   blocks: BlockReport[];
   seconds: number;
   out: string;
@@ -102,38 +114,6 @@ const lossOf = (t: CheckedTrain): { loss: GlmLoss; link: 'sigmoid' | 'identity' 
   }
 };
 
-function readRows(path: string, columns: CsvColumn[]): Row[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new TrainError('data', `cannot read '${path}': ${(e as Error).message}`);
-  }
-  // columns the model does not read are allowed (and dropped): data tables carry more than a model uses
-  const header = (text.split('\n', 1)[0] ?? '')
-    .replace(/\r$/, '')
-    .split(',')
-    .map((h) => h.replace(/^"|"$/g, ''));
-  const known = new Set(columns.map((c) => c.name));
-  const extra = header.filter((h) => !known.has(h)).map((name) => ({ name, kind: 'string' as const }));
-  try {
-    const rows = parseRowsCsv(text, [...columns, ...extra]);
-    if (extra.length > 0) for (const row of rows) for (const c of extra) delete row[c.name];
-    return rows;
-  } catch (e) {
-    throw new TrainError('data', `${path}: ${(e as Error).message}`);
-  }
-}
-
-function fileSha(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-function num(h: Map<string, HyperValue> | undefined, key: string, dflt: number): number {
-  const v = h?.get(key);
-  return typeof v === 'number' ? v : dflt;
-}
-
 /** The CSR input of component `name` in a transform result. */
 function csrOf(t: TransformResult, name: string): Csr {
   const c = t.columns.find((x) => x.name === name)!;
@@ -143,7 +123,8 @@ function csrOf(t: TransformResult, name: string): Csr {
 
 export async function trainModel(modelPath: string, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
-  const log = options.log ?? ((): void => undefined);
+  const progress = options.progress ?? silentProgress;
+  const log = options.log ?? ((line: string): void => progress.note(line));
   const source = readFileSync(modelPath, 'utf8');
   const r = checkSource(modelPath, source);
   const errors = r.sink.items.filter((d) => d.severity === 'error');
@@ -151,24 +132,19 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
     throw new TrainError('model', errors.map((d) => `${d.code} ${d.message}`).join('; '));
   const model: CheckedModel = r.checked;
   if (model.trains.length === 0) throw new TrainError('model', `model '${model.name}' has no train block`);
-  for (const c of model.components)
-    if (c.kind !== 'linear' && c.kind !== 'gbdt')
-      throw new TrainError(
-        'unsupported',
-        `${c.kind} component '${c.name}': only linear (global and per entity) and gbdt components are trained today`,
-      );
+  const locked = lockedFrom(model, options);
 
   // ---- data
-  const columns: CsvColumn[] = [...csvColumns(model)];
-  for (const t of model.trains)
-    for (const name of [t.label, t.weight])
-      if (name !== null && !columns.some((c) => c.name === name)) columns.push({ name, kind: 'number' });
-  const all = readRows(options.data, columns);
+  const data = await readTrainingData(options.data, model, { progress });
+  const all = data.rows;
   let trainRows: Row[];
   let validRows: Row[];
+  let validSha: string | null = null;
   if (options.validation !== undefined && options.validation !== null) {
     trainRows = all;
-    validRows = readRows(options.validation, columns);
+    const v = await readTrainingData(options.validation, model, { progress, what: 'validation' });
+    validRows = v.rows;
+    validSha = v.sha256;
   } else {
     const t = model.trains[0]!;
     const rng = new Rng(t.seed ?? 0, 'split');
@@ -177,12 +153,14 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
       const j = Math.floor(rng.next() * (i + 1));
       [idx[i], idx[j]] = [idx[j]!, idx[i]!];
     }
-    const k = Math.round(all.length * (t.validation ?? 0.1));
+    // `folds` replaces the hold-out: every row trains (and is cross-validated)
+    const k = foldsOf(t, options) !== null ? 0 : Math.round(all.length * (t.validation ?? 0.1));
     const held = new Set(idx.slice(0, k));
     trainRows = all.filter((_, i) => !held.has(i));
     validRows = all.filter((_, i) => held.has(i));
   }
   if (trainRows.length === 0) throw new TrainError('noRows', `no training rows in '${options.data}'`);
+  checkTrainingRows(model, trainRows, options.data);
   log(`data: ${trainRows.length} training rows, ${validRows.length} held out`);
 
   // ---- fitted transforms, then the transform module
@@ -196,6 +174,7 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
     calibrations: new Map(),
   };
   fitTransforms(model, trainRows, bundle);
+  if (locked !== null) useLockedTransforms(bundle, locked);
   if (bundle.transforms.size > 0) log(`fitted ${bundle.transforms.size} transform statistics`);
   const tm = await emitTransformModule(model, bundle, {
     sourceText: source,
@@ -205,7 +184,9 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
   const inputNames = model.inputs.map((i) => i.name);
   const inputsOf = (rows: Row[]): Row[] =>
     rows.map((row) => Object.fromEntries(inputNames.map((n) => [n, row[n] ?? null])));
+  const transformPhase = progress.begin(`transform module (${trainRows.length} rows)`, null);
   const tTrain = transform.transform(inputsOf(trainRows));
+  transformPhase.end();
   const accepted: number[] = [];
   for (let i = 0; i < tTrain.n; i++) if (tTrain.status[i] === 0) accepted.push(i);
   if (accepted.length === 0)
@@ -217,6 +198,8 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
   // ---- fit each train block
   const reports: BlockReport[] = [];
   const compReports = new Map<string, BlockReport['components'][number]>();
+  /** Out-of-fold predictions per output (blocks with folds whose output is calibrated). */
+  const oofs = new Map<string, { p: Float64Array; y: Float64Array }>();
   for (const tb of model.trains) {
     const out = model.outputs.find((o) => o.name === tb.output)!;
     const form = out.trained!;
@@ -231,6 +214,29 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
     const y = Float64Array.from(accepted, (i) => labelOf(trainRows[i]!, tb, loss));
     const w =
       tb.weight === null ? null : Float64Array.from(accepted, (i) => Number(trainRows[i]![tb.weight!] ?? 1));
+    // cross-validation and hyperparameter search (trainer/tune.ts) choose the hyperparameters fitted below
+    const tuned = await tuneBlock({
+      tb,
+      comps,
+      loss,
+      K,
+      iterations: tb.iterations ?? (comps.length === 1 ? 1 : 3),
+      train: { t: tTrain, rows: trainRows, accepted, y, w },
+      held:
+        validRows.length === 0
+          ? null
+          : () => ({
+              t: transform.transform(inputsOf(validRows)),
+              rows: validRows,
+              y: (row) => labelOf(row, tb, loss),
+              w: (row) => (tb.weight === null ? null : Number(row[tb.weight] ?? 1)),
+            }),
+      options,
+      wantOof: validRows.length === 0 && model.calibrations.some((c) => c.of === tb.output),
+      log,
+    });
+    const hyper = tuned.hyperparameters;
+    if (tuned.oof !== null) oofs.set(tb.output, { p: tuned.oof, y });
     const Xs = new Map(
       comps
         .filter((c) => c.kind !== 'gbdt')
@@ -240,7 +246,7 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
     const trees = comps.filter((c) => c.kind === 'gbdt');
     const cells = new Map(trees.map((c) => [c.name, gbdtCells(tTrain, c.name, accepted)]));
     const held =
-      validRows.length > 0 && trees.some((c) => tb.hyperparameters.get(c.name)?.has('early_stopping'))
+      validRows.length > 0 && trees.some((c) => hyper.get(c.name)?.has('early_stopping'))
         ? heldOut(comps, transform.transform(inputsOf(validRows)), validRows, tb, loss, K)
         : null;
     const margins = new Map<string, Float64Array>(
@@ -253,12 +259,21 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
         name: c.name,
         kind: c.per === null ? c.kind : 'random_effect',
         per: c.per,
-        hyperparameters: Object.fromEntries(tb.hyperparameters.get(c.name) ?? new Map()),
+        hyperparameters: Object.fromEntries(hyper.get(c.name) ?? new Map()),
         iterations: [],
         converged: true,
       });
+    const lockedHere = lockComponents(
+      locked,
+      comps,
+      { t: tTrain, rows: trainRows, accepted, y, K },
+      coefs,
+      margins,
+      held,
+    );
     for (let it = 0; it < iterations; it++) {
       for (const c of comps) {
+        if (lockedHere.has(c.name)) continue;
         // offsets: the other components' margins
         const offset = new Float64Array(accepted.length * K);
         for (const o of comps)
@@ -266,9 +281,10 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
             const m = margins.get(o.name)!;
             for (let i = 0; i < offset.length; i++) offset[i] = offset[i]! + m[i]!;
           }
-        const h = tb.hyperparameters.get(c.name);
+        const h = hyper.get(c.name);
         const rep = compReports.get(c.name)!;
         const started = performance.now();
+        const fitPhase = beginFit(progress, `${tb.output}: pass ${it + 1}/${iterations}, ${c.name}`);
         const fit: ComponentFit =
           c.kind === 'gbdt'
             ? fitGbdtComponent(
@@ -284,9 +300,8 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
                 held?.forFit(c),
                 log,
               )
-            : c.per === null
-              ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
-              : fitPerEntity(
+            : c.kind === 'mlp'
+              ? await fitMlpComponent(
                   c,
                   Xs.get(c.name)!,
                   y,
@@ -295,9 +310,26 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
                   loss,
                   K,
                   h,
-                  accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
                   tb.seed ?? 0,
-                );
+                  it,
+                  coefs.get(c.name),
+                  log,
+                )
+              : c.per === null
+                ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
+                : fitPerEntity(
+                    c,
+                    Xs.get(c.name)!,
+                    y,
+                    w,
+                    offset,
+                    loss,
+                    K,
+                    h,
+                    accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
+                    tb.seed ?? 0,
+                  );
+        fitPhase.end();
         coefs.set(c.name, fit.coef);
         margins.set(c.name, fit.margins);
         held?.fitted(c, fit.coef);
@@ -319,6 +351,8 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
       rejectedRows: tTrain.n - accepted.length,
       metrics: {},
       importance: importance(comps, coefs),
+      ...(tuned.cv === null ? {} : { cv: tuned.cv }),
+      ...(tuned.search === null ? {} : { search: tuned.search }),
     });
   }
 
@@ -350,19 +384,33 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
           ys.push(labelOf(row, tb, 'logistic'));
         }
       });
+      const oof = oofs.get(cal.of);
+      if (oof !== undefined) {
+        // folds, no held-out rows: the out-of-fold predictions (docs/dsl.md 6.6)
+        ps.length = 0;
+        ys.length = 0;
+        for (let i = 0; i < oof.p.length; i++) {
+          ps.push(oof.p[i]!);
+          ys.push(oof.y[i]!);
+        }
+      }
       const key = `${cal.method}.${cal.of}`;
       bundle.calibrations.set(
         key,
         cal.method === 'platt' ? fitPlatt(cal.of, ps, ys) : fitIsotonic(cal.of, ps, ys),
       );
-      log(`calibration ${key}: fitted on ${ps.length} held-out predictions`);
+      log(
+        `calibration ${key}: fitted on ${ps.length} ${oof === undefined ? 'held-out' : 'out-of-fold'} predictions`,
+      );
     }
   }
   writeBundle(options.out, bundle);
   const written = readBundle(options.out);
   const { model: scorer } = await scoringPreview(written);
   const store = new MemoryEntityStore(written);
+  const scoringPhase = progress.begin(`scoring ${validRows.length} held-out rows`, null);
   const scored = scorer.score(inputsOf(validRows), store);
+  scoringPhase.end();
   for (const rep of reports) {
     const tb = model.trains.find((t) => t.output === rep.output)!;
     const { loss } = lossOf(tb);
@@ -408,12 +456,15 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
   const report: TrainReport = {
     model: model.name,
     trainer: `proml-trainer ${TRAINER_VERSION}`,
-    data: { path: options.data, sha256: fileSha(options.data), rows: all.length },
+    data: { path: options.data, sha256: data.sha256, rows: all.length },
     validation: {
       path: options.validation ?? null,
-      sha256: options.validation ? fileSha(options.validation) : null,
+      sha256: validSha,
       rows: validRows.length,
     },
+    ...(locked === null
+      ? {}
+      : { retrain: { from: locked.from, retrained: locked.retrained, locked: [...locked.coefs.keys()] } }),
     blocks: reports,
     seconds: (performance.now() - t0) / 1000,
     out: options.out,
@@ -464,162 +515,6 @@ function entityOf(row: Row, input: string): string | null {
   return typeof v === 'string' || typeof v === 'number' ? entityKey(v) : null;
 }
 
-interface ComponentFit {
-  coef: ComponentCoefficients;
-  margins: Float64Array;
-  iterations: number;
-  converged: boolean;
-  entities?: number;
-}
-
-function fitGlobal(
-  c: CheckedComponent,
-  X: Csr,
-  y: Float64Array,
-  w: Float64Array | null,
-  offset: Float64Array,
-  loss: GlmLoss,
-  K: number,
-  h: Map<string, HyperValue> | undefined,
-  warm: ComponentCoefficients | undefined,
-): ComponentFit {
-  const start = warm?.kind === 'linear' ? Float64Array.from([...warm.intercepts, ...warm.weights]) : null;
-  const fit = fitGlm({
-    X,
-    y,
-    loss,
-    classes: K,
-    intercept: c.options.intercept,
-    weights: w,
-    offset,
-    l1: num(h, 'l1', 0),
-    l2: num(h, 'l2', 1),
-    maxIter: num(h, 'max_iter', 100),
-    tol: num(h, 'tolerance', 1e-6),
-    start,
-  });
-  const margins = new Float64Array(X.n * K);
-  for (let i = 0; i < X.n; i++)
-    for (let k = 0; k < K; k++) {
-      let m = fit.intercepts[k]!;
-      for (let q = X.offsets[i]!; q < X.offsets[i + 1]!; q++)
-        m += fit.weights[k * X.d + X.cols[q]!]! * X.vals[q]!;
-      margins[i * K + k] = m;
-    }
-  return {
-    coef: {
-      kind: 'linear',
-      classes: K,
-      inputWidth: c.inputWidth,
-      intercept: c.options.intercept,
-      hyperparameters: Object.fromEntries(h ?? new Map()),
-      weights: fit.weights,
-      intercepts: fit.intercepts,
-    },
-    margins,
-    iterations: fit.iterations,
-    converged: fit.converged,
-  };
-}
-
-/** Random effects: one small penalised GLM per entity on its rows, with the other components as offsets. */
-function fitPerEntity(
-  c: CheckedComponent,
-  X: Csr,
-  y: Float64Array,
-  w: Float64Array | null,
-  offset: Float64Array,
-  loss: GlmLoss,
-  K: number,
-  h: Map<string, HyperValue> | undefined,
-  ids: (string | null)[],
-  seed: number,
-): ComponentFit {
-  const minRows = num(h, 'min_rows', 1);
-  const maxRows = num(h, 'max_rows', Infinity);
-  const groups = new Map<string, number[]>();
-  ids.forEach((id, i) => {
-    if (id === null) return;
-    let g = groups.get(id);
-    if (g === undefined) groups.set(id, (g = []));
-    g.push(i);
-  });
-  const icpt = c.options.intercept ? 1 : 0;
-  const W = c.inputWidth;
-  const blocks = new Map<string, Float64Array>();
-  const margins = new Float64Array(X.n * K);
-  let iterations = 0;
-  let converged = true;
-  const ordered = [...groups.keys()].sort();
-  for (const id of ordered) {
-    let rows = groups.get(id)!;
-    if (rows.length < minRows) continue;
-    if (rows.length > maxRows) {
-      // a seeded sample of max_rows rows (Fisher-Yates prefix), kept in row order
-      const rng = new Rng(seed, `re/${c.name}/${id}`);
-      const a = [...rows];
-      for (let i = 0; i < maxRows; i++) {
-        const j = i + Math.floor(rng.next() * (a.length - i));
-        [a[i], a[j]] = [a[j]!, a[i]!];
-      }
-      rows = a.slice(0, maxRows).sort((p, q) => p - q);
-    }
-    const Xe = selectRows(X, rows);
-    const oe = new Float64Array(rows.length * K);
-    rows.forEach((r, k) => {
-      for (let q = 0; q < K; q++) oe[k * K + q] = offset[r * K + q]!;
-    });
-    const fit = fitGlm({
-      X: Xe,
-      y: Float64Array.from(rows, (r) => y[r]!),
-      loss,
-      classes: K,
-      intercept: icpt === 1,
-      weights: w === null ? null : Float64Array.from(rows, (r) => w[r]!),
-      offset: oe,
-      l1: num(h, 'l1', 0),
-      l2: num(h, 'l2', 1),
-      maxIter: num(h, 'max_iter', 100),
-      tol: num(h, 'tolerance', 1e-6),
-    });
-    iterations = Math.max(iterations, fit.iterations);
-    converged = converged && fit.converged;
-    const block = new Float64Array(K * (icpt + W));
-    for (let q = 0; q < K; q++) {
-      if (icpt) block[q * (icpt + W)] = fit.intercepts[q]!;
-      block.set(fit.weights.subarray(q * W, (q + 1) * W), q * (icpt + W) + icpt);
-    }
-    blocks.set(id, block);
-  }
-  // margins of every training row whose entity has a block (all its rows, sampled or not)
-  ids.forEach((id, i) => {
-    const block = id === null ? undefined : blocks.get(id);
-    if (block === undefined) return;
-    for (let q = 0; q < K; q++) {
-      let m = icpt ? block[q * (icpt + W)]! : 0;
-      for (let p = X.offsets[i]!; p < X.offsets[i + 1]!; p++)
-        m += block[q * (icpt + W) + icpt + X.cols[p]!]! * X.vals[p]!;
-      margins[i * K + q] = m;
-    }
-  });
-  return {
-    coef: {
-      kind: 'random_effect',
-      classes: K,
-      inputWidth: W,
-      intercept: icpt === 1,
-      entity: c.per!,
-      hyperparameters: Object.fromEntries(h ?? new Map()),
-      blockWidth: K * (icpt + W),
-      blocks,
-    },
-    margins,
-    iterations,
-    converged,
-    entities: blocks.size,
-  };
-}
-
 /**
  * The held-out rows gbdt early stopping watches: every component's input there, the labels, and the
  * held-out margins of the components fitted so far (the offsets of the one being fitted).
@@ -656,13 +551,14 @@ function heldOut(
     fitted: (c, coef) => {
       const X = inputs.get(c.name)!;
       if (coef.kind === 'gbdt') return void margins.set(c.name, gbdtMargins(coef, X as GbdtCells));
+      if (coef.kind === 'mlp') return void margins.set(c.name, mlpMargins(coef, X as Csr));
       const csr = X as Csr;
       const m = new Float64Array(acc.length * K);
       for (let i = 0; i < acc.length; i++) {
         const block =
           coef.kind === 'random_effect' ? coef.blocks.get(entityOf(rows[acc[i]!]!, coef.entity) ?? '') : null;
         if (block === undefined) continue;
-        const icpt = coef.kind !== 'mlp' && coef.intercept ? 1 : 0;
+        const icpt = coef.intercept ? 1 : 0;
         for (let k = 0; k < K; k++) {
           let s = 0;
           if (coef.kind === 'linear') {
@@ -769,8 +665,12 @@ export function formatReport(r: TrainReport): string {
   const lines = [
     `proml train — model ${r.model} (${r.trainer})`,
     `data: ${r.data.path} (${r.data.rows} rows, sha256 ${r.data.sha256.slice(0, 12)}…)`,
-    `held out: ${r.validation.path ?? 'a fraction of the data'} (${r.validation.rows} rows)`,
+    `held out: ${r.validation.path ?? (r.validation.rows === 0 ? 'none (k-fold cross-validation)' : 'a fraction of the data')} (${r.validation.rows} rows)`,
   ];
+  if (r.retrain !== undefined)
+    lines.push(
+      `retrained: ${r.retrain.retrained.join(', ')}; locked at ${r.retrain.from}: ${r.retrain.locked.join(', ') || '(none)'}`,
+    );
   for (const b of r.blocks) {
     lines.push(
       '',
@@ -787,6 +687,7 @@ export function formatReport(r: TrainReport): string {
           .join(', ') || '(no held-out rows)'
       }`,
     );
+    lines.push(...formatTuning(b));
     if (b.importance.length > 0) {
       lines.push('  largest weights:');
       for (const i of b.importance.slice(0, 10))

@@ -185,6 +185,70 @@ export function arrowToColumns(
   });
 }
 
+/** Throws PML4202 unless the Arrow type can carry a number column (a label, a weight): float, int, bool. */
+export function checkNumberType(name: string, t: A.DataType): void {
+  if (!isFloat(t) && !A.DataType.isInt(t) && !A.DataType.isBool(t))
+    throw new RuntimeError(
+      'wrongType',
+      `column '${name}' has Arrow type ${String(t)}; '${name}' needs a float, integer or bool column`,
+      name,
+    );
+}
+
+/**
+ * Plain rows from an Arrow batch (the trainer's input): the inputs' columns, their types checked as
+ * arrowToColumns checks them and their values as a JSON row carries them (what viaRows encodes), plus
+ * `numbers`: columns that are not model inputs (labels, weights: float, integer or bool). Values are
+ * not range-checked here (the caller encodes them: see batch-io's openRowSource).
+ */
+export function arrowToRows(
+  inputs: readonly InputColumn[],
+  batch: A.RecordBatch,
+  numbers: readonly string[] = [],
+): Row[] {
+  const n = batch.numRows;
+  const rows: Row[] = new Array<Row>(n);
+  for (let r = 0; r < n; r++) rows[r] = {};
+  const fill = (name: string, vec: A.Vector, entity: boolean): void => {
+    const bigInt = A.DataType.isInt(vec.type) && vec.type.bitWidth === 64;
+    // one chunk of floats or 32-bit ints: the typed array itself (no per-cell get)
+    const d = vec.data.length === 1 ? vec.data[0]! : null;
+    const plain =
+      isFloat(vec.type, A.Precision.SINGLE) ||
+      isFloat(vec.type, A.Precision.DOUBLE) ||
+      (A.DataType.isInt(vec.type) && !bigInt);
+    if (d !== null && !entity && plain) {
+      const values = d.values as ArrayLike<number>;
+      const valid = validityOf(d, n);
+      for (let r = 0; r < n; r++)
+        rows[r]![name] = valid === null || ((valid[r >> 3]! >> (r & 7)) & 1) === 1 ? values[r]! : null;
+      return;
+    }
+    for (let r = 0; r < n; r++) {
+      const raw: unknown = vec.get(r);
+      rows[r]![name] = entity && typeof raw === 'bigint' ? raw.toString() : jsValue(raw);
+    }
+  };
+  for (const c of inputs) {
+    const vec = batch.getChild(c.name);
+    if (vec === null)
+      throw new RuntimeError(
+        'missingColumn',
+        `the input has no column '${c.name}' (${describeInput(c)})`,
+        c.name,
+      );
+    checkArrowType(c, vec.type);
+    fill(c.name, vec, c.type.kind === 'entity');
+  }
+  for (const name of numbers) {
+    const vec = batch.getChild(name);
+    if (vec === null) throw new RuntimeError('missingColumn', `the input has no column '${name}'`, name);
+    checkNumberType(name, vec.type);
+    fill(name, vec, false);
+  }
+  return rows;
+}
+
 function column(validity: Uint8Array | null, values: Uint8Array): HostColumn {
   return { validity, values, offsets: null, data: null, childValidity: null, ids: null };
 }

@@ -16,9 +16,9 @@ import { StringDecoder } from 'node:string_decoder';
 import * as A from 'apache-arrow';
 import * as P from 'parquet-wasm/node';
 import { RowsCsvError, type CsvColumn, type InputColumn, type Row, type RowValue } from '../../abi/index.js';
-import { rowsToColumns, type HostColumn } from '../columns.js';
+import { encodeColumn, rowsToColumns, type HostColumn } from '../columns.js';
 import { RuntimeError } from '../errors.js';
-import { arrowToColumns, describeInput } from './arrow-columns.js';
+import { arrowToColumns, arrowToRows, checkNumberType, describeInput } from './arrow-columns.js';
 
 export type FileFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'csv';
 
@@ -103,9 +103,8 @@ export async function openSource(
   switch (format) {
     case 'arrow':
     case 'arrow-stream':
-      return arrowSource(path, format, size, inputs, options);
     case 'parquet':
-      return parquetSource(path, size, inputs, options);
+      return arrowSource(path, format, size, inputs, options);
     case 'csv':
       return csvSource(path, size, inputs, options);
   }
@@ -125,11 +124,9 @@ async function* fromArrowBatches(
   inputs: readonly InputColumn[],
   options: SourceOptions,
   path: string,
-  onBatch: () => void,
 ): AsyncGenerator<InBatch> {
   let rowBase = 0;
   for await (const whole of batches) {
-    onBatch();
     for (let at = 0; at < whole.numRows; at += options.batchRows) {
       const b =
         at === 0 && whole.numRows <= options.batchRows
@@ -153,13 +150,20 @@ function withPath<T>(path: string, f: () => T): T {
   }
 }
 
-async function arrowSource(
+/** An opened Arrow-shaped input (Arrow IPC file or stream, Parquet): its schema and its batches. */
+interface ArrowReader {
+  schema: A.Schema;
+  /** Batches of the file (Parquet: only `columns`, batches of about `batchRows`); read once. */
+  batches(columns: readonly string[], batchRows: number): AsyncIterable<A.RecordBatch>;
+  progress(): number;
+  close(): Promise<void>;
+}
+
+async function openArrowReader(
   path: string,
   format: 'arrow' | 'arrow-stream',
   size: number,
-  inputs: readonly InputColumn[],
-  options: SourceOptions,
-): Promise<Source> {
+): Promise<ArrowReader> {
   if (format === 'arrow') {
     const fh = await open(path, 'r');
     let reader: A.AsyncRecordBatchFileReader;
@@ -170,14 +174,12 @@ async function arrowSource(
       await fh.close();
       throw unreadable(path, `not a readable Arrow IPC file (${(e as Error).message})`);
     }
-    checkSchema(reader.schema, inputs, path, options.keep);
     const total = Math.max(1, reader.numRecordBatches);
     let seen = 0;
     return {
-      format,
-      size,
+      schema: reader.schema,
+      batches: () => counting(guard(reader, path), () => seen++),
       progress: () => seen / total,
-      batches: () => fromArrowBatches(guard(reader, path), inputs, options, path, () => seen++),
       close: async () => {
         await fh.close().catch(() => undefined);
       },
@@ -199,15 +201,47 @@ async function arrowSource(
     stream.destroy();
     throw unreadable(path, `not a readable Arrow IPC stream (${(e as Error).message})`);
   }
-  checkSchema(reader.schema, inputs, path, options.keep);
   return {
-    format,
-    size,
+    schema: reader.schema,
+    batches: () => guard(reader, path),
     progress: () => Math.min(1, bytes / Math.max(1, size)),
-    batches: () => fromArrowBatches(guard(reader, path), inputs, options, path, () => undefined),
     close: async () => {
       stream.destroy();
     },
+  };
+}
+
+async function* counting<T>(items: AsyncIterable<T>, onItem: () => void): AsyncGenerator<T> {
+  for await (const x of items) {
+    onItem();
+    yield x;
+  }
+}
+
+async function arrowSource(
+  path: string,
+  format: 'arrow' | 'arrow-stream' | 'parquet',
+  size: number,
+  inputs: readonly InputColumn[],
+  options: SourceOptions,
+): Promise<Source> {
+  const reader =
+    format === 'parquet' ? await openParquetReader(path, size) : await openArrowReader(path, format, size);
+  try {
+    checkSchema(reader.schema, inputs, path, options.keep);
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+  const wanted = [
+    ...new Set([...inputs.map((c) => c.name), ...(options.keep === undefined ? [] : [options.keep])]),
+  ];
+  return {
+    format,
+    size,
+    progress: () => reader.progress(),
+    batches: () => fromArrowBatches(reader.batches(wanted, options.batchRows), inputs, options, path),
+    close: () => reader.close(),
   };
 }
 
@@ -268,12 +302,7 @@ function checkSchema(
   });
 }
 
-async function parquetSource(
-  path: string,
-  size: number,
-  inputs: readonly InputColumn[],
-  options: SourceOptions,
-): Promise<Source> {
+async function openParquetReader(path: string, size: number): Promise<ArrowReader> {
   let file: P.ParquetFile;
   let total: number;
   try {
@@ -288,17 +317,15 @@ async function parquetSource(
     const t = A.tableFromIPC(file.schema().intoIPCStream());
     schema = t.schema;
   } catch (e) {
+    file.free();
     throw unreadable(path, `cannot read the Parquet schema (${(e as Error).message})`);
   }
-  checkSchema(schema, inputs, path, options.keep);
-  const wanted = [
-    ...new Set([...inputs.map((c) => c.name), ...(options.keep === undefined ? [] : [options.keep])]),
-  ];
+  void size;
   let rows = 0;
-  async function* batches(): AsyncGenerator<A.RecordBatch> {
+  async function* batches(columns: readonly string[], batchRows: number): AsyncGenerator<A.RecordBatch> {
     const stream = (await file.stream({
-      batchSize: options.batchRows,
-      columns: wanted,
+      batchSize: batchRows,
+      columns: [...columns],
     })) as ReadableStream<P.RecordBatch>;
     for await (const rb of stream as unknown as AsyncIterable<P.RecordBatch>) {
       const t = A.tableFromIPC(rb.intoIPCStream());
@@ -309,10 +336,9 @@ async function parquetSource(
     }
   }
   return {
-    format: 'parquet',
-    size,
+    schema,
+    batches: (columns, batchRows) => guard(batches(columns, batchRows), path),
     progress: () => (total === 0 ? 1 : rows / total),
-    batches: () => fromArrowBatches(guard(batches(), path), inputs, options, path, () => undefined),
     close: async () => {
       file.free();
     },
@@ -371,12 +397,16 @@ class RecordSplitter {
   }
 }
 
-async function csvSource(
-  path: string,
-  size: number,
-  inputs: readonly InputColumn[],
-  options: SourceOptions,
-): Promise<Source> {
+/** An opened CSV input: its header and its records (text lines, quoted line breaks kept), read in 1 MiB chunks. */
+interface CsvReader {
+  header: string[];
+  /** Up to `want` more records (fewer only at the end of the file). */
+  next(want: number): Promise<string[]>;
+  progress(): number;
+  close(): Promise<void>;
+}
+
+async function openCsvReader(path: string, size: number): Promise<CsvReader> {
   let bytes = 0;
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   const decoder = new StringDecoder('utf8');
@@ -405,17 +435,40 @@ async function csvSource(
       }
     }
   };
+  const fail = (e: RuntimeError): never => {
+    stream.destroy();
+    throw e;
+  };
   await fill(1);
   const headerLine = split.records.shift();
   if (headerLine === undefined || headerLine.trim() === '')
-    throw unreadable(path, 'empty CSV file (no header line)');
-  let header: string[];
+    fail(unreadable(path, 'empty CSV file (no header line)'));
+  let header: string[] = [];
   try {
-    header = csvHeader(headerLine);
+    header = csvHeader(headerLine!);
   } catch (e) {
-    throw unreadable(path, `line 1: ${(e as Error).message}`);
+    fail(unreadable(path, `line 1: ${(e as Error).message}`));
   }
-  const byName = new Map(inputs.map((c) => [c.name, c]));
+  return {
+    header,
+    next: async (want) => {
+      await fill(want);
+      return split.records.splice(0, want);
+    },
+    progress: () => Math.min(1, bytes / Math.max(1, size)),
+    close: async () => {
+      stream.destroy();
+    },
+  };
+}
+
+/** PML4601 unless the CSV header names every input (and the --keep column). */
+function checkHeader(
+  header: readonly string[],
+  inputs: readonly InputColumn[],
+  path: string,
+  keep: string | undefined,
+): void {
   const missing = inputs.filter((c) => !header.includes(c.name));
   if (missing.length > 0)
     throw new RuntimeError(
@@ -423,12 +476,61 @@ async function csvSource(
       `${path}: no column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}' (${describeInput(c)})`).join(', ')} for the model's input${missing.length > 1 ? 's' : ''} (header: ${header.join(', ')})`,
       missing[0]!.name,
     );
-  if (options.keep !== undefined && !header.includes(options.keep))
-    throw new RuntimeError(
-      'missingColumn',
-      `${path}: no column '${options.keep}' to keep (--keep)`,
-      options.keep,
-    );
+  if (keep !== undefined && !header.includes(keep))
+    throw new RuntimeError('missingColumn', `${path}: no column '${keep}' to keep (--keep)`, keep);
+}
+
+/** CSV records → rows (cells decoded per `columns`, null = not read); errors name line and column. */
+function parseRecords(
+  recs: readonly string[],
+  columns: readonly (CsvColumn | null)[],
+  path: string,
+  rowBase: number,
+): Row[] {
+  try {
+    return recs.map((rec, k) => parseRecord(rec, columns, rowBase + k + 2));
+  } catch (e) {
+    if (!(e instanceof RowsCsvError)) throw e;
+    const col = /column '([^']+)'/.exec(e.message)?.[1] ?? null;
+    throw col !== null
+      ? new RuntimeError('wrongType', `${path}: ${e.message}`, col, null)
+      : unreadable(path, e.message);
+  }
+}
+
+/** A batch-relative RuntimeError (`row r`) → the file's CSV line. */
+function atLine<T>(path: string, rowBase: number, f: () => T): T {
+  return withPath(path, () => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RuntimeError && e.row !== null)
+        throw new RuntimeError(
+          e.kind,
+          e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `line ${rowBase + e.row + 2}`),
+          e.field,
+          rowBase + e.row,
+        );
+      throw e;
+    }
+  });
+}
+
+async function csvSource(
+  path: string,
+  size: number,
+  inputs: readonly InputColumn[],
+  options: SourceOptions,
+): Promise<Source> {
+  const reader = await openCsvReader(path, size);
+  const header = reader.header;
+  try {
+    checkHeader(header, inputs, path, options.keep);
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+  const byName = new Map(inputs.map((c) => [c.name, c]));
   const columns: CsvColumn[] = header.map((h) => ({
     name: h,
     kind: byName.has(h) ? cellKind(byName.get(h)!) : 'string',
@@ -436,38 +538,15 @@ async function csvSource(
   async function* batches(): AsyncGenerator<InBatch> {
     let rowBase = 0;
     for (;;) {
-      await fill(options.batchRows);
-      if (split.records.length === 0) return;
-      const recs = split.records.splice(0, options.batchRows);
-      let parsed: Row[];
-      try {
-        parsed = recs.map((rec, k) => parseRecord(rec, columns, rowBase + k + 2));
-      } catch (e) {
-        if (!(e instanceof RowsCsvError)) throw e;
-        const col = /column '([^']+)'/.exec(e.message)?.[1] ?? null;
-        throw col !== null
-          ? new RuntimeError('wrongType', `${path}: ${e.message}`, col, null)
-          : unreadable(path, e.message);
-      }
+      const recs = await reader.next(options.batchRows);
+      if (recs.length === 0) return;
+      const parsed = parseRecords(recs, columns, path, rowBase);
       const rows: Row[] = parsed.map((p) => {
         const row: Row = {};
         for (const c of inputs) row[c.name] = p[c.name] ?? null;
         return row;
       });
-      const cols = withPath(path, () => {
-        try {
-          return rowsToColumns(inputs, rows);
-        } catch (e) {
-          if (e instanceof RuntimeError && e.row !== null)
-            throw new RuntimeError(
-              e.kind,
-              e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `line ${rowBase + e.row + 2}`),
-              e.field,
-              rowBase + e.row,
-            );
-          throw e;
-        }
-      });
+      const cols = atLine(path, rowBase, () => rowsToColumns(inputs, rows));
       const keep =
         options.keep === undefined
           ? null
@@ -482,19 +561,145 @@ async function csvSource(
   return {
     format: 'csv',
     size,
-    progress: () => Math.min(1, bytes / Math.max(1, size)),
+    progress: () => reader.progress(),
     batches,
-    close: async () => {
-      stream.destroy();
-    },
+    close: () => reader.close(),
   };
+}
+
+// ---- rows (the trainer's input) ----
+
+/** Plain rows read from a file: the model's inputs and the extra number columns. */
+export interface RowSource {
+  format: FileFormat;
+  /** File size in bytes. */
+  size: number;
+  /** The file's column names (CSV header, Arrow/Parquet schema). */
+  columns: string[];
+  /** How much of the file has been consumed, 0..1. */
+  progress(): number;
+  /** Batches of rows; `rowBase` is the file row (0-based, after the CSV header) of the first. */
+  batches(): AsyncGenerator<{ rowBase: number; rows: Row[] }>;
+  close(): Promise<void>;
+}
+
+export interface RowSourceOptions {
+  batchRows: number;
+  /**
+   * Columns that are not model inputs but are read as numbers (labels, weights): in CSV number cells,
+   * in Arrow/Parquet float, integer or bool columns. Missing ones are not an error here (the caller
+   * names them better) and come back absent from the rows.
+   */
+  numbers?: readonly string[];
+}
+
+/**
+ * Opens a file (any format openSource reads, with the same format detection, column and type checks
+ * and messages) for rows of plain values: every input's value as a JSON row carries it, checked as
+ * scoring checks it (PML4202/4203 naming the column and the CSV line or file row), plus `numbers`.
+ */
+export async function openRowSource(
+  path: string,
+  inputs: readonly InputColumn[],
+  options: RowSourceOptions,
+): Promise<RowSource> {
+  const { format, size } = await sniff(path);
+  if (format === 'csv') {
+    const reader = await openCsvReader(path, size);
+    const header = reader.header;
+    try {
+      checkHeader(header, inputs, path, undefined);
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+    const byName = new Map(inputs.map((c) => [c.name, c]));
+    const numbers = new Set(options.numbers ?? []);
+    const columns: (CsvColumn | null)[] = header.map((h) =>
+      byName.has(h)
+        ? { name: h, kind: cellKind(byName.get(h)!) }
+        : numbers.has(h)
+          ? { name: h, kind: 'number' }
+          : null,
+    );
+    return {
+      format,
+      size,
+      columns: header,
+      progress: () => reader.progress(),
+      batches: async function* () {
+        let rowBase = 0;
+        for (;;) {
+          const recs = await reader.next(options.batchRows);
+          if (recs.length === 0) return;
+          const rows = parseRecords(recs, columns, path, rowBase);
+          atLine(path, rowBase, () => checkValues(inputs, rows));
+          yield { rowBase, rows };
+          rowBase += rows.length;
+        }
+      },
+      close: () => reader.close(),
+    };
+  }
+  const reader =
+    format === 'parquet' ? await openParquetReader(path, size) : await openArrowReader(path, format, size);
+  const names = reader.schema.fields.map((f) => f.name);
+  const numbers = (options.numbers ?? []).filter((n) => names.includes(n));
+  try {
+    checkSchema(reader.schema, inputs, path, undefined);
+    for (const name of numbers)
+      withPath(path, () => checkNumberType(name, reader.schema.fields.find((f) => f.name === name)!.type));
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+  const wanted = [...new Set([...inputs.map((c) => c.name), ...numbers])];
+  return {
+    format,
+    size,
+    columns: names,
+    progress: () => reader.progress(),
+    batches: async function* () {
+      let rowBase = 0;
+      for await (const b of reader.batches(wanted, options.batchRows)) {
+        const rows = withPath(path, () => arrowToRows(inputs, b, numbers));
+        atRow(path, rowBase, () => checkValues(inputs, rows));
+        yield { rowBase, rows };
+        rowBase += rows.length;
+      }
+    },
+    close: () => reader.close(),
+  };
+}
+
+/** Every input value of the rows encodes (the encoder's checks; the columns are dropped). */
+function checkValues(inputs: readonly InputColumn[], rows: readonly Row[]): void {
+  for (const c of inputs) encodeColumn(c, rows);
+}
+
+/** A batch-relative RuntimeError (`row r`) → the file row. */
+function atRow<T>(path: string, rowBase: number, f: () => T): T {
+  return withPath(path, () => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RuntimeError && e.row !== null)
+        throw new RuntimeError(
+          e.kind,
+          e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `row ${rowBase + e.row}`),
+          e.field,
+          rowBase + e.row,
+        );
+      throw e;
+    }
+  });
 }
 
 /**
  * One CSV record (no line break outside quotes) → a row, decoding cells exactly as abi/rows-csv.ts
  * does (docs/abi.md section 6); written for speed: slices instead of a character at a time.
  */
-function parseRecord(rec: string, columns: readonly CsvColumn[], line: number): Row {
+function parseRecord(rec: string, columns: readonly (CsvColumn | null)[], line: number): Row {
   const row: Row = {};
   let i = 0;
   let k = 0;
@@ -528,7 +733,9 @@ function parseRecord(rec: string, columns: readonly CsvColumn[], line: number): 
     const c = columns[k];
     if (c === undefined)
       throw new RowsCsvError(`line ${line}: more than the header's ${columns.length} cells`);
-    row[c.name] = quoted || text !== '' ? decodeCell(text, c.kind, `line ${line}, column '${c.name}'`) : null;
+    if (c !== null)
+      row[c.name] =
+        quoted || text !== '' ? decodeCell(text, c.kind, `line ${line}, column '${c.name}'`) : null;
     k++;
     if (i >= n) break;
     if (rec.charCodeAt(i) !== 44)
@@ -536,7 +743,7 @@ function parseRecord(rec: string, columns: readonly CsvColumn[], line: number): 
     i++;
     if (i >= n) {
       const last = columns[k];
-      if (last !== undefined) row[last.name] = null;
+      if (last !== undefined && last !== null) row[last.name] = null;
       k++;
       break;
     }
