@@ -81,6 +81,51 @@ export interface Manifest {
   /** Pinned semantics: hash seed and Unicode version of the text tables. */
   semantics: { hash: 'murmur3_x86_32'; seed: number; unicode: string };
   memory: { initialPages: number; maxPages: number | null };
+  /** How `proml tune` chose the strategies (docs/tuning.md); absent from a plain `proml compile`. */
+  tuning?: TuningRecord;
+}
+
+/** Quartiles of a measurement over the timing rounds. */
+export interface Quartiles {
+  median: number;
+  q1: number;
+  q3: number;
+}
+
+/** One strategy candidate `proml tune` compiled and timed (docs/abi.md 4.2). */
+export interface TuningCandidate {
+  /** The EmitOptions set explicitly (`{}` is the default build). */
+  options: Record<string, string | number | boolean>;
+  /** The `strategies` entries that differ from the default build's. */
+  strategies: Record<string, string>;
+  /** Output and status bytes identical to the default build's on the sample. */
+  exact: boolean;
+  /** Timed in the paired rounds (else its figures are the screening rounds'). */
+  finalist: boolean;
+  /** Sample rows scored per second over the rounds (null: not timed, e.g. not exact). */
+  rowsPerSec: Quartiles | null;
+  /** Per round: this candidate's rows/s ÷ the default's (paired rounds: the mean of the two
+   *  default slots around it; screening: the default's slot in the same round). */
+  speedup: Quartiles | null;
+}
+
+export interface TuningRecord {
+  /** When the measurements were taken (ISO 8601, UTC). */
+  date: string;
+  machine: { cpu: string; cores: number; node: string; platform: string };
+  /** The rows timed: their source, count, rejections and the SHA-256 of their ABI column buffers. */
+  sample: { source: 'file' | 'random'; name: string | null; rows: number; rejected: number; sha256: string };
+  /** Screening rounds (every candidate) and paired rounds (the finalists, each beside the default). */
+  screenRounds: number;
+  rounds: number;
+  budgetSeconds: number;
+  /** The decision rule, in words. */
+  rule: string;
+  /** candidates[0] is the default build. */
+  candidates: TuningCandidate[];
+  /** Index of the candidate this module was built with. */
+  chosen: number;
+  reason: string;
 }
 
 export class ManifestError extends Error {

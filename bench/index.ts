@@ -8,7 +8,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machine, RESULTS_DIR, today } from './env.js';
 
-const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
+// a suite that writes its own files (peers: bench/RESULTS.md) returns null
+const suites: Record<string, () => Promise<{ run: () => Promise<string | null> }>> = {
   parse: () => import('./parse.bench.js'),
   math: () => import('./math.bench.js'),
   simd: () => import('./simd.bench.js'),
@@ -17,6 +18,8 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string> }>> = {
   pool: () => import('./pool.bench.js'),
   'gbdt-train': () => import('./gbdt-train.bench.js'),
   'mlp-train': () => import('./mlp-train.bench.js'),
+  tune: () => import('./tune.bench.js'),
+  peers: () => import('./peers.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -31,6 +34,7 @@ for (const name of names) {
   console.log(`# ${name}`);
   const load0 = loadavg()[0]!;
   const table = await (await suites[name]!()).run();
+  if (table === null) continue;
   // other processes on the machine skew the timings: the 1-minute load average before and after
   const load = `Load average (1 min): ${load0.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`;
   const md = `# ${name}\n\nMachine: ${machine()}\nDate: ${today()}\n${load}\n\n${table}\n`;

@@ -3,7 +3,7 @@
 // arguments to cli/main.ts and exits with its code.
 // binaryen (14 MB of JavaScript) loads in ~1 s on its own but ~25 s through tsx's hooks: the
 // commands that need it import it first, so later imports from TypeScript hit the module cache.
-if (['compile', 'wat', 'demo', 'train'].includes(process.argv[2] ?? '')) await import('binaryen');
+if (['compile', 'tune', 'wat', 'demo', 'train'].includes(process.argv[2] ?? '')) await import('binaryen');
 const { register } = await import('tsx/esm/api');
 
 register();

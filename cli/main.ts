@@ -12,6 +12,7 @@ import { cmdServe, SERVE_USAGE } from './serve.js';
 import { cmdEntities, ENTITIES_USAGE } from './entities.js';
 import { cmdTrain, TRAIN_USAGE } from './train.js';
 import { cmdImport, IMPORT_USAGE } from './import.js';
+import { cmdTune, TUNE_USAGE } from './tune.js';
 import {
   checkBundle,
   checkSource,
@@ -57,6 +58,7 @@ Commands:
                          (--no-optimize: skip binaryen's optimizer; --transform-only: the
                          transform module, inputs → component columns, bundle optional;
                          strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8)
+${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
 ${SCORE_USAGE}
@@ -135,6 +137,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       return await cmdDemo(rest, io);
     case 'compile':
       return cmdCompile(rest, io);
+    case 'tune':
+      return await cmdTune(rest, io);
     case 'inspect':
       return cmdInspect(rest, io);
     case 'wat':
@@ -534,6 +538,10 @@ function cmdInspect(args: string[], io: Io): number {
         `  ${c.name} : ${c.kind} [${c.inputWidth} -> ${c.classes}]${c.per ? ` per ${c.per}` : ''}  sha256 ${c.sha256}`,
       );
     io.out(`strategies ${JSON.stringify(m.strategies)}`);
+    if (m.tuning !== undefined)
+      io.out(
+        `tuning    ${m.tuning.reason} (proml tune, ${m.tuning.date.slice(0, 10)}, ${m.tuning.candidates.length} builds, ${m.tuning.sample.rows} sample rows)`,
+      );
   } else io.out(`manifest  ${problem}`);
   io.out('sections');
   for (const s of info.sections)

@@ -11,6 +11,7 @@ export {
   type OutputBuffer,
   type OutputValue,
   type Rejection,
+  type StagedBatch,
   type TransformResult,
 } from './model.js';
 export { rowsToColumns, type HostColumn } from './columns.js';

@@ -163,6 +163,24 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** A batch copied into a module's memory once and scored again on demand (Model.stage). */
+export interface StagedBatch {
+  n: number;
+  /** proml_score on the staged batch: rejected rows, or a negative fatal code. */
+  call: () => number;
+  /** The outputs and status of the last call. */
+  result: () => ScoreResult;
+}
+
+/** Where place() put a batch: the descriptor tables, the status array and the output buffers. */
+interface Placed {
+  inTable: number;
+  outTable: number;
+  status: number;
+  outs: { o: Manifest['outputs'][number]; validity: number; values: number; bytes: number }[];
+  bm: number;
+}
+
 /** Input-column buffers placed in a module's memory: one descriptor's worth of addresses. */
 interface InputAddresses {
   validity: number;
@@ -390,7 +408,33 @@ export class Model {
     return this.call(n, cols, blocks);
   }
 
+  /**
+   * Copies a batch in once for repeated scoring without host work (timing, e.g. `proml tune`):
+   * `call()` runs proml_score again on the same bytes in memory and returns its result (rejected
+   * rows, or a negative fatal code); `result()` copies the outputs out. Valid until this model's
+   * next score, transform or stage call (each starts with proml_reset).
+   */
+  stage(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): StagedBatch {
+    const placed = this.place(n, cols, blocks);
+    const e = this.exports;
+    return {
+      n,
+      call: () => e.proml_score!(n, placed.inTable, placed.outTable, placed.status),
+      result: () => this.collect(n, placed),
+    };
+  }
+
   private call(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
+    const placed = this.place(n, cols, blocks);
+    const result = this.exports.proml_score!(n, placed.inTable, placed.outTable, placed.status);
+    if (result === -2)
+      throw new RuntimeError('outOfMemory', `the module ran out of memory scoring ${n} rows`);
+    if (result < 0) throw new RuntimeError('badCall', `proml_score returned ${result}`);
+    return this.collect(n, placed);
+  }
+
+  /** Copies a batch, its entity blocks and the descriptor tables into memory (after proml_reset). */
+  private place(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): Placed {
     const m = this.manifest;
     if (cols.length !== m.inputs.length)
       throw new RuntimeError('wrongShape', `expected ${m.inputs.length} input columns, got ${cols.length}`);
@@ -442,12 +486,13 @@ export class Model {
       d32(at + OUTPUT_DESCRIPTOR.validity, o.validity);
       d32(at + OUTPUT_DESCRIPTOR.values, o.values);
     });
-    const result = e.proml_score!(n, inTable, outTable, status);
-    if (result === -2)
-      throw new RuntimeError('outOfMemory', `the module ran out of memory scoring ${n} rows`);
-    if (result < 0) throw new RuntimeError('badCall', `proml_score returned ${result}`);
-    // copy out (memory may have grown during the call)
-    const buf = e.memory.buffer;
+    return { inTable, outTable, status, outs, bm };
+  }
+
+  /** Copies the outputs and status words of the last proml_score call out of memory. */
+  private collect(n: number, { status, outs, bm }: Placed): ScoreResult {
+    // memory may have grown during the call: a fresh view
+    const buf = this.exports.memory.buffer;
     const st = new Uint32Array(buf.slice(status, status + 4 * n));
     const outputs: OutputBuffer[] = outs.map(({ o, validity, values, bytes }) => {
       const raw = buf.slice(values, values + bytes);

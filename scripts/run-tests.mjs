@@ -33,7 +33,7 @@ if (files.length === 0) {
 }
 const env = { ...process.env };
 if (update) env.PROML_UPDATE = '1';
-const preloadDirs = ['test/emit/', 'test/runtime/', 'test/trainer/'];
+const preloadDirs = ['test/emit/', 'test/runtime/', 'test/trainer/', 'test/bench/'];
 const preloaded = (f) => preloadDirs.some((d) => f.startsWith(d));
 const runs = [
   { loader: 'tsx', files: files.filter((f) => !preloaded(f)) },

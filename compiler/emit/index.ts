@@ -6,3 +6,4 @@ export { CompileError, EMIT_CODES, type EmitCodeName } from './errors.js';
 export { emitScoringModule, emitTransformModule, type EmitOptions, type EmitResult } from './scoring.js';
 export { defaultTreeLayout, type TreeLayout } from './trees.js';
 export { buildManifest, type ManifestParts } from './manifest.js';
+export { replaceCustomSection } from './wasm-data.js';

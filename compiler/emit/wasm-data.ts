@@ -90,3 +90,41 @@ export function appendDataSegments(
   }
   return out;
 }
+
+/**
+ * The module with its custom section `name` replaced by `payload` (appended when it has none):
+ * `proml tune` records its measurements in the manifest of the module it timed, without
+ * recompiling it. Every other section is kept byte for byte.
+ */
+export function replaceCustomSection(module: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const content = new Uint8Array([...uleb(nameBytes.length), ...nameBytes, ...payload]);
+  const parts: Uint8Array[] = [module.subarray(0, 8)];
+  let at = 8;
+  let replaced = false;
+  while (at < module.length) {
+    const id = module[at]!;
+    const { value: size, next } = readUleb(module, at + 1);
+    const end = next + size;
+    let keep = true;
+    if (id === 0 && !replaced) {
+      const { value: len, next: nameAt } = readUleb(module, next);
+      const own = new TextDecoder().decode(module.subarray(nameAt, nameAt + len));
+      if (own === name) {
+        parts.push(new Uint8Array([0, ...uleb(content.length)]), content);
+        replaced = true;
+        keep = false;
+      }
+    }
+    if (keep) parts.push(module.subarray(at, end));
+    at = end;
+  }
+  if (!replaced) parts.push(new Uint8Array([0, ...uleb(content.length)]), content);
+  const out = new Uint8Array(parts.reduce((t, p) => t + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import { RUNTIME_CODES } from '../../runtime/errors.js';
 import { IMPORT_CODES } from '../../trainer/import/common.js';
 import { TRAIN_CODES } from '../../trainer/errors.js';
 import { CHECK_CODES } from '../../compiler/check.js';
+import { TUNE_CODES } from '../../compiler/tune.js';
 import { LexCodes } from '../../compiler/lexer.js';
 import { ParseCodes } from '../../compiler/parser.js';
 import { ERRORS_DIR, ROOT } from '../helpers.js';
@@ -81,7 +82,7 @@ describe('every code has a fixture and a row in docs/errors.md', () => {
 });
 
 describe('bundle, load and row codes are documented', () => {
-  it('every PML30xx bundle code, PML4xxx load/row/input/call code has a row in docs/errors.md with its severity', () => {
+  it('every PML30xx bundle code, PML32xx tuning code, PML4xxx load/row/input/call code has a row in docs/errors.md with its severity', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
     const codes = [
       ...Object.values(BUNDLE_CODES).map((c) => ({ code: c.code, severity: c.severity })),
@@ -91,6 +92,7 @@ describe('bundle, load and row codes are documented', () => {
       ...Object.values(RUNTIME_CODES).map((c) => ({ code: c.code, severity: c.severity })),
       ...Object.values(IMPORT_CODES).map((c) => ({ code: c.code, severity: c.severity })),
       ...Object.values(TRAIN_CODES).map((c) => ({ code: c.code, severity: 'error' })),
+      ...Object.values(TUNE_CODES).map((c) => ({ code: c.code, severity: c.severity })),
     ];
     const missing = codes.filter(
       (c) => !new RegExp(`\\|\\s*${c.code}\\s*\\|\\s*${c.severity}\\s*\\|`).test(doc),

@@ -1,0 +1,147 @@
+// Strategy tuning (compiler/tune.ts) on two differently shaped fixtures, a tree ensemble
+// (abuse_anomaly) and an MLP (notification_send), with a small budget and the runtime as the timing
+// host. Asserts structure and exactness, never which candidate won (timings are noise here):
+// the module carries a tuning record naming distinct, exact candidates and a valid choice; its
+// embedded manifest is the one returned; it scores fresh random rows byte for byte like the default
+// build; a plain compile carries no record; an empty sample is PML3201.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Bundle } from '../../abi/index.js';
+import { readBundle } from '../../abi/node.js';
+import { emitScoringModule } from '../../compiler/emit/index.js';
+import { checkSource, lowerModel, type CheckedModel } from '../../compiler/index.js';
+import { randomRows } from '../../compiler/reference/index.js';
+import { candidateKnobs, tune, TuneError, type TuneHost } from '../../compiler/tune.js';
+import { MemoryEntityStore, Model, rowsToColumns, type HostColumn } from '../../runtime/index.js';
+import { MODELS_DIR } from '../helpers.js';
+
+interface Fixture {
+  name: string;
+  source: string;
+  bundleJsonText: string;
+  checked: CheckedModel;
+  bundle: Bundle;
+}
+
+function fixture(name: string): Fixture {
+  const dir = join(MODELS_DIR, name);
+  const source = readFileSync(join(dir, 'model.pml'), 'utf8');
+  const r = checkSource(`${name}.pml`, source);
+  assert.ok(r.checked !== null && !r.sink.hasErrors, `${name} does not check`);
+  return {
+    name,
+    source,
+    bundleJsonText: readFileSync(join(dir, 'bundle', 'bundle.json'), 'utf8'),
+    checked: r.checked,
+    bundle: readBundle(join(dir, 'bundle')),
+  };
+}
+
+/** The runtime as the timing host, as `proml tune` wires it (cli/tune.ts). */
+function host(f: Fixture, cols: HostColumn[], n: number): TuneHost {
+  const entities = new MemoryEntityStore(f.bundle);
+  return {
+    sample: { source: 'random', name: null, rows: n, sha256: 'test' },
+    async load(bytes) {
+      const model = await Model.load(bytes);
+      const blocks = model.blocksFor(n, cols, entities) as (Float64Array | null)[][];
+      let staged = model.stage(n, cols, blocks);
+      return {
+        stage: () => {
+          staged = model.stage(n, cols, blocks);
+        },
+        call: () => staged.call(),
+        bytes: () => staged.result().bytes(),
+      };
+    },
+  };
+}
+
+const emit = (f: Fixture): { sourceText: string; bundleJsonText: string; compilerVersion: string } => ({
+  sourceText: f.source,
+  bundleJsonText: f.bundleJsonText,
+  compilerVersion: 'test',
+});
+
+describe('proml tune (compiler/tune.ts)', () => {
+  it('tries the knobs a model uses: tree layouts for trees, SIMD × unroll for an MLP', () => {
+    const knobs = (name: string): string[] =>
+      candidateKnobs(lowerModel(fixture(name).checked)).map((k) => JSON.stringify(k));
+    assert.deepEqual(knobs('abuse_anomaly'), ['{}', '{"treeLayout":"branchy"}', '{"treeLayout":"flat"}']);
+    const mlp = knobs('notification_send');
+    assert.equal(mlp.length, 1 + 2 * 4);
+    assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8}'));
+    assert.ok(!mlp.some((k) => k.includes('treeLayout')));
+  });
+
+  for (const name of ['abuse_anomaly', 'notification_send']) {
+    it(`${name}: a module with a tuning record, exact, scoring like the default build`, async () => {
+      const f = fixture(name);
+      const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
+        .inputs;
+      const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 400 });
+      const lines: string[] = [];
+      const result = await tune(f.checked, f.bundle, {
+        emit: emit(f),
+        host: host(f, rowsToColumns(inputs, rows), rows.length),
+        budgetSeconds: 0.4,
+        log: (l) => lines.push(l),
+      });
+      const r = result.record;
+      assert.deepEqual(result.inexact, []);
+      assert.ok(lines.some((l) => l.startsWith('compiled default')));
+      // the record: the default first, distinct exact candidates, a valid choice, figures for the timed
+      assert.deepEqual(r.candidates[0]!.options, {});
+      assert.deepEqual(r.candidates[0]!.strategies, {});
+      assert.ok(r.candidates.length >= 2, 'at least one candidate besides the default');
+      const opts = r.candidates.map((c) => JSON.stringify(c.options));
+      assert.equal(new Set(opts).size, opts.length);
+      for (const c of r.candidates.slice(1)) {
+        assert.ok(
+          Object.keys(c.strategies).length > 0,
+          `${JSON.stringify(c.options)} differs in no strategy`,
+        );
+        assert.ok(c.rowsPerSec !== null && c.speedup !== null);
+        assert.ok(c.rowsPerSec.q1 <= c.rowsPerSec.median && c.rowsPerSec.median <= c.rowsPerSec.q3);
+      }
+      assert.ok(r.candidates.every((c) => c.exact));
+      assert.ok(r.chosen >= 0 && r.chosen < r.candidates.length);
+      assert.ok(r.rounds >= 5);
+      assert.equal(r.sample.rows, rows.length);
+      assert.ok(r.sample.rejected < rows.length);
+      assert.equal(r.machine.node, process.version);
+      assert.ok(!Number.isNaN(Date.parse(r.date)));
+      assert.match(r.reason, r.chosen === 0 ? /default/ : /speed-up/);
+      // the module says the same: its strategies are the chosen candidate's, its manifest carries the record
+      const tuned = await Model.load(result.bytes);
+      assert.deepEqual(tuned.manifest, JSON.parse(JSON.stringify(result.manifest)));
+      assert.deepEqual(tuned.manifest.tuning, JSON.parse(JSON.stringify(r)));
+      for (const [k, v] of Object.entries(r.candidates[r.chosen]!.strategies))
+        assert.equal(tuned.manifest.strategies[k], v);
+      // a plain compile carries no tuning record, and scores fresh rows exactly like the tuned module
+      const plain = await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f));
+      assert.equal('tuning' in plain.manifest, false);
+      const base = await Model.load(plain.bytes);
+      const fresh = randomRows(f.checked, f.bundle, { seed: 12, count: 1_000 });
+      const entities = new MemoryEntityStore(f.bundle);
+      assert.deepEqual(tuned.score(fresh, entities).bytes(), base.score(fresh, entities).bytes());
+    });
+  }
+
+  it('an empty sample is PML3201 (nothing to time)', async () => {
+    const f = fixture('abuse_anomaly');
+    const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
+      .inputs;
+    await assert.rejects(
+      tune(f.checked, f.bundle, {
+        emit: emit(f),
+        host: host(f, rowsToColumns(inputs, []), 0),
+        budgetSeconds: 0.1,
+      }),
+      (e: unknown) => e instanceof TuneError && e.code === 'PML3201',
+    );
+  });
+});
