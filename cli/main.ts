@@ -57,7 +57,8 @@ Commands:
                          compile a model and its trained coefficients into one .wasm
                          (--no-optimize: skip binaryen's optimizer; --transform-only: the
                          transform module, inputs → component columns, bundle optional;
-                         strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8)
+                         strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8,
+                         --tree-interleave 1..8)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
@@ -389,7 +390,13 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
 async function cmdCompile(args: string[], io: Io): Promise<number> {
   const { values, flags, rest } = takeOptions(
     args,
-    { '--coefficients': ['-c'], '--output': ['-o'], '--tree-layout': [], '--mlp-unroll': [] },
+    {
+      '--coefficients': ['-c'],
+      '--output': ['-o'],
+      '--tree-layout': [],
+      '--mlp-unroll': [],
+      '--tree-interleave': [],
+    },
     ['--no-optimize', '--transform-only', '--no-simd'],
   );
   if (rest.length !== 1) throw new UsageError('compile: give exactly one model file');
@@ -402,6 +409,10 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const unroll = unrollText === undefined ? undefined : Number(unrollText);
   if (unroll !== undefined && !(Number.isInteger(unroll) && unroll >= 1 && unroll <= 8))
     throw new UsageError(`compile: --mlp-unroll must be an integer in 1..8, not '${unrollText}'`);
+  const interleaveText = values.get('--tree-interleave');
+  const interleave = interleaveText === undefined ? undefined : Number(interleaveText);
+  if (interleave !== undefined && !(Number.isInteger(interleave) && interleave >= 1 && interleave <= 8))
+    throw new UsageError(`compile: --tree-interleave must be an integer in 1..8, not '${interleaveText}'`);
   const path = rest[0]!;
   const bundleDir = values.get('--coefficients');
   const out = values.get('--output');
@@ -456,6 +467,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       simd: !flags.has('--no-simd'),
       ...(layout === undefined ? {} : { treeLayout: layout }),
       ...(unroll === undefined ? {} : { mlpUnroll: unroll }),
+      ...(interleave === undefined ? {} : { treeInterleave: interleave }),
     };
     result = transformOnly
       ? await emit.emitTransformModule(r.checked, bundle, options)

@@ -28,6 +28,7 @@ export interface Knobs {
   simd?: boolean;
   mlpUnroll?: number;
   treeLayout?: TreeLayout;
+  treeInterleave?: number;
 }
 
 /** A compiled module loaded with the sample staged in its memory. */
@@ -119,7 +120,11 @@ export function candidateKnobs(mod: ir.Module): Knobs[] {
   };
   if (simdMatters) cross([{ simd: true }, { simd: false }]);
   if (mlp) cross([1, 2, 4, 8].map((u) => ({ mlpUnroll: u })));
-  if (trees) cross([{ treeLayout: 'branchy' }, { treeLayout: 'flat' }]);
+  if (trees)
+    cross([
+      { treeLayout: 'branchy' },
+      ...[1, 4, 8].map((n): Knobs => ({ treeLayout: 'flat', treeInterleave: n })),
+    ]);
   return [{}, ...out.filter((k) => Object.keys(k).length > 0)];
 }
 

@@ -43,6 +43,8 @@ export interface TreeOptions {
   /** branchy: most (expanded) nodes per generated helper function; the whole ensemble is inlined
    *  into the caller when it has at most this many (default BRANCHY_CHUNK_NODES). */
   chunkNodes?: number;
+  /** flat: trees walked side by side (1 = one at a time; at most MAX_INTERLEAVE). Same results. */
+  interleave?: number;
 }
 
 /** branchy: nodes per helper function. binaryen's optimiser costs ~25-50 µs per branchy node and
@@ -83,7 +85,7 @@ export function emitTrees(
   checkTrees(coef);
   if (coef.trees.length === 0) return env.m.nop();
   return layout === 'flat'
-    ? emitFlat(env, coef, x, miss, out)
+    ? emitFlat(env, coef, x, miss, out, options.interleave ?? 1)
     : emitBranchy(env, coef, x, miss, out, options);
 }
 
@@ -400,10 +402,21 @@ export function flatTreeData(coef: Gbdt): { bytes: Uint8Array; tableOffset: numb
   return { bytes, tableOffset, trees: coef.trees.length };
 }
 
-function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number): Ref {
+function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number, interleave = 1): Ref {
   const { m } = env;
-  const { bytes, tableOffset, trees } = flatTreeData(coef);
+  const { bytes: records, tableOffset, trees } = flatTreeData(coef);
+  const G = Math.max(1, Math.min(MAX_INTERLEAVE, Math.floor(interleave)));
+  const groups = G > 1 ? Math.floor(trees / G) : 0;
+  // interleaved groups: u32 walk steps per group (the deepest of its trees) after the root table
+  const stepsOffset = records.length;
+  const bytes = new Uint8Array(stepsOffset + 4 * groups);
+  bytes.set(records);
+  const depths = coef.trees.map(treeDepth);
+  const steps = new Uint32Array(bytes.buffer, stepsOffset, groups);
+  for (let gi = 0; gi < groups; gi++) steps[gi] = Math.max(...depths.slice(gi * G, gi * G + G));
   const B = env.addData(bytes);
+  const grouped =
+    groups > 0 ? emitInterleaved(env, coef, B, tableOffset, stepsOffset, groups, G, x, miss, out) : null;
   const i32 = binaryen.i32;
   const tp = env.addLocal(i32);
   const p = env.addLocal(i32);
@@ -455,8 +468,10 @@ function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number
     ]),
   );
   const addr = (): Ref => m.i32.add(get(out), m.i32.load(B + 8, 4, get(p)));
+  if (groups * G === trees) return grouped!;
   return m.block(null, [
-    m.local.set(tp, m.i32.const(tableOffset)),
+    ...(grouped === null ? [] : [grouped]),
+    m.local.set(tp, m.i32.const(tableOffset + 4 * groups * G)),
     m.loop(
       treeLoop,
       m.block(null, [
@@ -468,5 +483,120 @@ function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number
         m.br(treeLoop, m.i32.lt_u(get(tp), m.i32.const(tableOffset + 4 * trees))),
       ]),
     ),
+  ]);
+}
+
+/** Most trees walked side by side by the interleaved flat walk. */
+export const MAX_INTERLEAVE = 8;
+
+/**
+ * The flat layout's trees walked G at a time (groups of consecutive trees): one loop advances every
+ * tree of the group by one level per step, branch-free (a leaf stays where it is), for as many steps
+ * as the group's deepest tree; then the G leaf values are added in tree order. The G walks are
+ * independent dependency chains, so the CPU overlaps their loads (node records, feature values)
+ * instead of waiting for one walk's loads at a time. Same records and the same test as the one-tree
+ * walk, the same additions in the same order: bit-identical results.
+ */
+function emitInterleaved(
+  env: TreeEnv,
+  coef: Gbdt,
+  B: number,
+  tableOffset: number,
+  stepsOffset: number,
+  groups: number,
+  G: number,
+  x: number,
+  miss: number,
+  out: number,
+): Ref {
+  const { m } = env;
+  const i32 = binaryen.i32;
+  const f64 = binaryen.f64;
+  const get = (l: number): Ref => m.local.get(l, i32);
+  const tp = env.addLocal(i32);
+  const sp = env.addLocal(i32);
+  const n = env.addLocal(i32);
+  const hasCategorical = coef.trees.some((tr) => tr.nodes.some((nd) => nd.split === 'categorical'));
+  const lanes = Array.from({ length: G }, () => ({
+    p: env.addLocal(i32),
+    w: env.addLocal(i32),
+    f: env.addLocal(i32),
+    v: env.addLocal(f64),
+    k: hasCategorical ? env.addLocal(i32) : -1,
+  }));
+  const groupLoop = env.fresh('proml$trees$group');
+  const stepLoop = env.fresh('proml$trees$step');
+  const stepDone = env.fresh('proml$trees$steps');
+  const advance = (l: (typeof lanes)[number]): Ref[] => {
+    const numeric = (): Ref => m.f64.lt(m.local.get(l.v, f64), m.f64.load(B, 8, get(l.p)));
+    const test = hasCategorical
+      ? m.if(
+          m.i32.and(get(l.w), m.i32.const(FLAG_CATEGORICAL)),
+          bitsetTest(
+            m,
+            () => m.local.get(l.v, f64),
+            l.k,
+            m.i32.load(B, 4, get(l.p)),
+            B,
+            () => m.i32.load(B + 4, 4, get(l.p)),
+          ),
+          numeric(),
+        )
+      : numeric();
+    const isLeaf = (): Ref => m.i32.and(get(l.w), m.i32.const(FLAG_LEAF));
+    return [
+      m.local.set(l.w, m.i32.load(B + 12, 4, get(l.p))),
+      // a leaf's +8 holds its class offset, not a feature: read feature 0 instead (never used)
+      m.local.set(l.f, m.select(isLeaf(), m.i32.const(0), m.i32.load(B + 8, 4, get(l.p)))),
+      m.local.set(l.v, m.f64.load(0, 8, m.i32.add(get(x), m.i32.shl(get(l.f), m.i32.const(3))))),
+      m.local.set(
+        l.p,
+        m.select(
+          isLeaf(),
+          get(l.p),
+          m.select(
+            m.select(
+              m.i32.load8_u(0, 1, m.i32.add(get(miss), get(l.f))),
+              m.i32.and(get(l.w), m.i32.const(FLAG_DEFAULT_LEFT)),
+              test,
+            ),
+            m.i32.add(get(l.p), m.i32.const(RECORD)),
+            m.i32.and(get(l.w), m.i32.const(-RECORD)),
+          ),
+        ),
+      ),
+    ];
+  };
+  const body: Ref[] = [];
+  lanes.forEach((l, i) => body.push(m.local.set(l.p, m.i32.load(B + 4 * i, 4, get(tp)))));
+  body.push(
+    m.local.set(n, m.i32.load(B, 4, get(sp))),
+    m.block(stepDone, [
+      m.loop(
+        stepLoop,
+        m.block(null, [
+          m.br(stepDone, m.i32.eqz(get(n))),
+          ...lanes.flatMap(advance),
+          m.local.set(n, m.i32.sub(get(n), m.i32.const(1))),
+          m.br(stepLoop),
+        ]),
+      ),
+    ]),
+  );
+  // leaves in tree order: out[class] += value
+  for (const l of lanes)
+    body.push(
+      m.local.set(l.f, m.i32.add(get(out), m.i32.load(B + 8, 4, get(l.p)))),
+      m.f64.store(0, 8, get(l.f), m.f64.add(m.f64.load(0, 8, get(l.f)), m.f64.load(B, 8, get(l.p)))),
+    );
+  body.push(
+    m.local.set(tp, m.i32.add(get(tp), m.i32.const(4 * G))),
+    m.local.set(sp, m.i32.add(get(sp), m.i32.const(4))),
+    m.br(groupLoop, m.i32.lt_u(get(sp), m.i32.const(stepsOffset + 4 * groups))),
+  );
+  return m.block(null, [
+    m.local.set(tp, m.i32.const(tableOffset)),
+    m.local.set(sp, m.i32.const(stepsOffset)),
+    m.loop(groupLoop, m.block(null, body)),
   ]);
 }

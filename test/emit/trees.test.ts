@@ -17,6 +17,8 @@ import {
 } from './trees-harness.js';
 
 const LAYOUTS: TreeLayout[] = ['branchy', 'flat'];
+/** Flat walks with trees side by side (groups of 2/3/8 and the remainder walked one by one). */
+const INTERLEAVES = [2, 3, 8];
 
 const SPECS: { name: string; spec: EnsembleSpec; chunkNodes?: number }[] = [
   {
@@ -53,10 +55,12 @@ function check(
   layout: TreeLayout,
   optimize: boolean,
   chunkNodes?: number,
+  interleave?: number,
 ): void {
   const built = buildTreeModule(coef, layout, {
     optimize,
     ...(chunkNodes === undefined ? {} : { chunkNodes }),
+    ...(interleave === undefined ? {} : { interleave }),
   });
   assert.equal(built.valid, true, 'binaryen validate');
   if (optimize) assert.equal(built.validOptimized, true, 'binaryen validate after optimize');
@@ -82,6 +86,11 @@ describe('emitTrees', () => {
         });
       }
     }
+    for (const interleave of INTERLEAVES)
+      it(`${name}: flat, ${interleave} trees side by side, optimized`, () => {
+        for (const seed of [1, 2, 3])
+          check(randomEnsemble(spec, seed * 1000 + spec.trees), spec, 'flat', true, undefined, interleave);
+      });
   }
 
   it('a hand-written ensemble: ties, NaN, missing, -0, OOV, f32-inexact threshold', () => {
@@ -155,9 +164,9 @@ describe('emitTrees', () => {
       2 ** 32 + 3,
       Infinity,
     ];
-    for (const layout of LAYOUTS)
+    for (const [layout, interleave] of [...LAYOUTS.map((l) => [l, 1] as const), ['flat', 2] as const])
       for (const optimize of [false, true]) {
-        const score = treeScorer(buildTreeModule(coef, layout, { optimize }), coef);
+        const score = treeScorer(buildTreeModule(coef, layout, { optimize, interleave }), coef);
         for (const a of cells)
           for (const b of cells) {
             const row = [a, b];

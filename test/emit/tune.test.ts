@@ -70,7 +70,13 @@ describe('proml tune (compiler/tune.ts)', () => {
   it('tries the knobs a model uses: tree layouts for trees, SIMD × unroll for an MLP', () => {
     const knobs = (name: string): string[] =>
       candidateKnobs(lowerModel(fixture(name).checked)).map((k) => JSON.stringify(k));
-    assert.deepEqual(knobs('abuse_anomaly'), ['{}', '{"treeLayout":"branchy"}', '{"treeLayout":"flat"}']);
+    assert.deepEqual(knobs('abuse_anomaly'), [
+      '{}',
+      '{"treeLayout":"branchy"}',
+      '{"treeLayout":"flat","treeInterleave":1}',
+      '{"treeLayout":"flat","treeInterleave":4}',
+      '{"treeLayout":"flat","treeInterleave":8}',
+    ]);
     const mlp = knobs('notification_send');
     assert.equal(mlp.length, 1 + 2 * 4);
     assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8}'));
