@@ -2,21 +2,23 @@
 // refitted with the other components' margins as offsets; Photon-ML's GAME method), the components'
 // margins on held-out rows, predictions through the output's link and the evaluation metrics.
 // Input: BlockSpec (components, loss, passes, seed), BlockRows (labels, weights and every component's
-// input from the transform module), hyperparameters per component. Output: coefficients, per-component
-// reports, held-out margins. trainer/train.ts runs it for the final fit; cross-validation
-// (trainer/folds.ts) and search trials (trainer/search.ts, also in worker threads) run the same code
-// on other rows, so a trial's fit is the final fit's. No compiler back end here (no binaryen): a
-// worker thread loads this file quickly.
+// input from the transform module), hyperparameters per component, optionally locked components
+// (partial retraining) and a progress sink. Output: coefficients, per-component reports, held-out
+// margins. The one place that chooses how a component is fitted (fitComponent: gbdt, mlp, linear
+// global or per entity): trainer/train.ts runs fitBlock for the final fit, cross-validation
+// (trainer/folds.ts) and search trials (trainer/search.ts, also in worker threads) run it on other
+// rows, so a trial's fit is the final fit's. No compiler back end here (no binaryen) and tfjs only
+// on demand (an mlp component): a worker thread loads this file quickly.
 
 import { entityKey, type ComponentCoefficients, type Row } from '../abi/index.js';
 import { Rng } from '../compiler/reference/index.js';
 import type { CheckedComponent, HyperValue } from '../compiler/typed.js';
 import type { TransformResult } from '../runtime/index.js';
 import { fitGbdtComponent, gbdtMargins, type GbdtCells } from './gbdt.js';
-import { fitGlm, type GlmLoss } from './glm.js';
+import { columnScales, fitGlm, type GlmLoss } from './glm.js';
 import { selectRows, type Csr } from './matrix.js';
 import * as metrics from './metrics.js';
-import { reportFit } from './progress.js';
+import { beginFit, reportFit, type ProgressSink } from './progress.js';
 
 export type Hyperparameters = Map<string, Map<string, HyperValue>>;
 
@@ -145,28 +147,51 @@ export function entityOf(row: Row, input: string): string | null {
   return typeof v === 'string' || typeof v === 'number' ? entityKey(v) : null;
 }
 
+export interface FitBlockOptions {
+  log?: (line: string) => void;
+  /** Each component fit reports to a phase of this sink (the final fit; trials and folds pass none). */
+  progress?: ProgressSink;
+  /**
+   * Partial retraining (trainer/retrain.ts): these components keep the given coefficients and are
+   * not fitted; their margins on the training (and held-out) rows are offsets of the others.
+   */
+  locked?: ReadonlyMap<string, ComponentCoefficients>;
+}
+
 /**
  * Fits the block's components on `train` with the hyperparameters `hyper` (coordinate descent,
- * warm-started linear fits); `held` (optional) is what gbdt early stopping watches and where the
- * returned margins are computed. The same order of fits as train.ts's final fit, so a trial with the
- * final hyperparameters on the same rows gives the same coefficients.
+ * warm-started linear and mlp fits); `held` (optional) is what gbdt early stopping watches and where
+ * the returned margins are computed. The one fit of a block: train.ts's final fit, every search
+ * trial and every fold call this, so a trial with the final hyperparameters on the same rows gives
+ * the same coefficients.
  */
 export async function fitBlock(
   spec: BlockSpec,
   train: BlockRows,
   held: BlockRows | null,
   hyper: Hyperparameters,
-  log: (line: string) => void = () => undefined,
+  options: FitBlockOptions = {},
 ): Promise<BlockFit> {
-  const { comps, K, loss } = spec;
+  const { comps, K } = spec;
+  const log = options.log ?? ((): void => undefined);
   const margins = new Map<string, Float64Array>(comps.map((c) => [c.name, new Float64Array(train.n * K)]));
   const heldMargins = new Map<string, Float64Array>();
   const coefs = new Map<string, ComponentCoefficients>();
   const reports = new Map<string, ComponentReport>(
     comps.map((c) => [c.name, { iterations: [], converged: true }]),
   );
+  const locked = new Set<string>();
+  for (const c of comps) {
+    const coef = options.locked?.get(c.name);
+    if (coef === undefined) continue;
+    coefs.set(c.name, coef);
+    margins.set(c.name, componentMargins(coef, train, c.name, K));
+    if (held !== null) heldMargins.set(c.name, componentMargins(coef, held, c.name, K));
+    locked.add(c.name);
+  }
   for (let it = 0; it < spec.iterations; it++) {
     for (const c of comps) {
+      if (locked.has(c.name)) continue;
       // offsets: the other components' margins
       const offset = new Float64Array(train.n * K);
       for (const o of comps)
@@ -174,75 +199,82 @@ export async function fitBlock(
           const m = margins.get(o.name)!;
           for (let i = 0; i < offset.length; i++) offset[i] = offset[i]! + m[i]!;
         }
-      const h = hyper.get(c.name);
       const rep = reports.get(c.name)!;
       const started = performance.now();
-      const input = train.inputs.get(c.name)!;
+      const label = `${spec.output}: pass ${it + 1}/${spec.iterations}, ${c.name}`;
+      const phase = options.progress === undefined ? null : beginFit(options.progress, label);
       let fit: ComponentFit;
-      if (input.kind === 'cells') {
-        const early =
-          held === null || held.n === 0
-            ? undefined
-            : {
-                X: (held.inputs.get(c.name) as { kind: 'cells'; X: GbdtCells }).X,
-                y: held.y,
-                offset: sumOthers(heldMargins, c.name, held.n * K),
-                metric: spec.metric,
-              };
-        fit = fitGbdtComponent(c, input.X, train.y, train.w, offset, loss, K, h, spec.seed, early, log);
-      } else if (c.kind === 'mlp') {
-        // loaded on demand: tfjs only when a block has an mlp (search workers stay light otherwise)
-        const { fitMlpComponent } = await import('./mlp.js');
-        fit = await fitMlpComponent(
-          c,
-          input.X,
-          train.y,
-          train.w,
-          offset,
-          loss,
-          K,
-          h,
-          spec.seed,
-          it,
-          coefs.get(c.name),
+      try {
+        fit = await fitComponent(spec, c, train, held, heldMargins, offset, hyper.get(c.name), {
+          pass: it,
+          warm: coefs.get(c.name),
           log,
-        );
-      } else if (c.per === null)
-        fit = fitGlobal(c, input.X, train.y, train.w, offset, loss, K, h, coefs.get(c.name));
-      else
-        fit = fitPerEntity(
-          c,
-          input.X,
-          train.y,
-          train.w,
-          offset,
-          loss,
-          K,
-          h,
-          train.entities.get(c.name)!,
-          spec.seed,
-        );
+        });
+      } finally {
+        phase?.end();
+      }
       coefs.set(c.name, fit.coef);
       margins.set(c.name, fit.margins);
-      if (held !== null)
-        heldMargins.set(
-          c.name,
-          fit.coef.kind === 'mlp'
-            ? (await import('./mlp.js')).mlpMargins(
-                fit.coef,
-                (held.inputs.get(c.name) as { kind: 'csr'; X: Csr }).X,
-              )
-            : componentMargins(fit.coef, held, c.name, K),
-        );
+      if (held !== null) heldMargins.set(c.name, await heldComponentMargins(fit.coef, held, c.name, K));
       rep.iterations.push(fit.iterations);
       rep.converged = rep.converged && fit.converged;
       if (fit.entities !== undefined) rep.entities = fit.entities;
       log(
-        `${spec.output}: pass ${it + 1}/${spec.iterations}, ${c.name}${c.per === null ? '' : ` (per ${c.per}: ${fit.entities} entities)`}: ${fit.iterations} solver iterations, ${((performance.now() - started) / 1000).toFixed(2)} s`,
+        `${label}${c.per === null ? '' : ` (per ${c.per}: ${fit.entities} entities)`}: ${fit.iterations} solver iterations, ${((performance.now() - started) / 1000).toFixed(2)} s`,
       );
     }
   }
   return { coefs, reports, heldMargin: held === null ? null : sumOthers(heldMargins, null, held.n * K) };
+}
+
+/**
+ * One component's fit in one coordinate-descent pass, by kind: gbdt (trainer/gbdt.ts, early stopping
+ * on `held` with the other components' held-out margins as offsets), mlp (trainer/mlp.ts, loaded on
+ * demand: tfjs only when a block has an mlp, so search workers stay light otherwise), linear global
+ * or per entity (below). `warm`: the component's previous pass (linear and mlp start from it).
+ */
+async function fitComponent(
+  spec: BlockSpec,
+  c: CheckedComponent,
+  train: BlockRows,
+  held: BlockRows | null,
+  heldMargins: Map<string, Float64Array>,
+  offset: Float64Array,
+  h: Map<string, HyperValue> | undefined,
+  at: { pass: number; warm: ComponentCoefficients | undefined; log: (line: string) => void },
+): Promise<ComponentFit> {
+  const { K, loss, seed } = spec;
+  const input = train.inputs.get(c.name)!;
+  if (input.kind === 'cells') {
+    const early =
+      held === null || held.n === 0
+        ? undefined
+        : {
+            X: (held.inputs.get(c.name) as { kind: 'cells'; X: GbdtCells }).X,
+            y: held.y,
+            offset: sumOthers(heldMargins, c.name, held.n * K),
+            metric: spec.metric,
+          };
+    return fitGbdtComponent(c, input.X, train.y, train.w, offset, loss, K, h, seed, early, at.log);
+  }
+  if (c.kind === 'mlp') {
+    const { fitMlpComponent } = await import('./mlp.js');
+    return fitMlpComponent(c, input.X, train.y, train.w, offset, loss, K, h, seed, at.pass, at.warm, at.log);
+  }
+  if (c.per === null) return fitGlobal(c, input.X, train.y, train.w, offset, loss, K, h, at.warm);
+  return fitPerEntity(c, input.X, train.y, train.w, offset, loss, K, h, train.entities.get(c.name)!, seed);
+}
+
+/** componentMargins, and an mlp's through tfjs (loaded by its fit). */
+async function heldComponentMargins(
+  coef: ComponentCoefficients,
+  rows: BlockRows,
+  name: string,
+  K: number,
+): Promise<Float64Array> {
+  if (coef.kind !== 'mlp') return componentMargins(coef, rows, name, K);
+  const { mlpMargins } = await import('./mlp.js');
+  return mlpMargins(coef, (rows.inputs.get(name) as { kind: 'csr'; X: Csr }).X);
 }
 
 function sumOthers(margins: Map<string, Float64Array>, except: string | null, size: number): Float64Array {
@@ -362,6 +394,7 @@ export function fitGlobal(
     l2: num(h, 'l2', 1),
     maxIter: num(h, 'max_iter', 100),
     tol: num(h, 'tolerance', 1e-6),
+    scale: h?.get('normalize') === true ? columnScales(X) : null,
     start,
     onIteration: (k) => reportFit(k, num(h, 'max_iter', 100), 'iterations'),
   });
@@ -413,6 +446,8 @@ export function fitPerEntity(
   });
   const icpt = c.options.intercept ? 1 : 0;
   const W = c.inputWidth;
+  // normalize: one scale per column from all the component's training rows, shared by every entity
+  const scale = h?.get('normalize') === true ? columnScales(X) : null;
   const blocks = new Map<string, Float64Array>();
   const margins = new Float64Array(X.n * K);
   let iterations = 0;
@@ -449,6 +484,7 @@ export function fitPerEntity(
       l2: num(h, 'l2', 1),
       maxIter: num(h, 'max_iter', 100),
       tol: num(h, 'tolerance', 1e-6),
+      scale,
     });
     iterations = Math.max(iterations, fit.iterations);
     converged = converged && fit.converged;

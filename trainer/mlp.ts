@@ -13,7 +13,8 @@
 // gradients. Everything random (initial weights: He-uniform before relu, Glorot-uniform otherwise;
 // the shuffle; dropout masks) comes from compiler/reference Rng streams named after the component,
 // drawn in JS, so a seed gives the same weights on a given machine (tfjs computes in f32; its kernels
-// may round differently on other CPUs). tfjs is loaded only when a model has an mlp component.
+// may round differently on other CPUs). tfjs is loaded only when a model has an mlp component (also in
+// a search worker thread, once per worker). Progress: epochs done of `epochs` (progress.ts reportFit).
 
 import type * as TF from '@tensorflow/tfjs-core';
 import type { ComponentCoefficients, HyperValue, MlpLayer } from '../abi/index.js';
@@ -21,6 +22,7 @@ import { Rng } from '../compiler/reference/index.js';
 import type { CheckedComponent } from '../compiler/typed.js';
 import { TrainError } from './errors.js';
 import type { Csr } from './matrix.js';
+import { reportFit } from './progress.js';
 
 export type MlpLoss = 'logistic' | 'squared_error' | 'poisson' | 'multiclass';
 export type MlpActivation = 'relu' | 'tanh' | 'sigmoid' | 'linear';
@@ -270,6 +272,8 @@ export async function fitMlp(input: MlpFitInput): Promise<MlpFit> {
   const wbuf = new Float32Array(B);
   const masks = hidden.map((h) => new Float32Array(B * h));
   const losses: number[] = [];
+  // progress (trainer/progress.ts): epochs done of `epochs`, from 0 so the phase shows during the first
+  reportFit(0, params.epochs, 'epochs');
   try {
     for (let epoch = 0; epoch < params.epochs; epoch++) {
       for (let i = n - 1; i > 0; i--) {
@@ -370,6 +374,7 @@ export async function fitMlp(input: MlpFitInput): Promise<MlpFit> {
       }
       const mean = lossSum / Math.max(weightSum, Number.MIN_VALUE);
       losses.push(mean);
+      reportFit(epoch + 1, params.epochs, 'epochs');
       input.log(`epoch ${epoch + 1}/${params.epochs}: training loss ${mean.toFixed(6)}`);
       if (!Number.isFinite(mean))
         throw new TrainError(

@@ -232,7 +232,7 @@ export function progressFor(options: {
 }
 
 // ---- progress from inside a fit ----
-// The learners (gbdt rounds, L-BFGS iterations, per-entity fits) report how far they are without a
+// The learners (gbdt rounds, L-BFGS iterations, per-entity fits, mlp epochs) report how far they are without a
 // sink in every signature: the trainer sets the current fit's reporter (async-context local, so
 // concurrent trainings in one process do not mix) and the learner calls reportFit.
 

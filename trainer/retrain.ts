@@ -3,13 +3,12 @@
 // and takes part in coordinate descent only as an offset (its margins on the training and held-out
 // rows); the fitted transforms are the bundle's too, so the locked components see the features they
 // were trained on. Input: the checked model, the component names and the bundle directory. Output:
-// the locked coefficients (checked against the model), or TrainError PML5008.
+// the locked coefficients (checked against the model), or TrainError PML5008; trainer/block.ts
+// fitBlock keeps them (`locked`) and fits the others.
 
-import type { Bundle, ComponentCoefficients, Row } from '../abi/index.js';
+import type { Bundle, ComponentCoefficients } from '../abi/index.js';
 import { readBundle } from '../abi/node.js';
 import type { CheckedComponent, CheckedModel } from '../compiler/typed.js';
-import type { TransformResult } from '../runtime/index.js';
-import { blockRows, componentMargins } from './block.js';
 import { TrainError } from './errors.js';
 
 export interface RetrainOptions {
@@ -101,35 +100,15 @@ export function useLockedTransforms(bundle: Bundle, locked: Locked): void {
   }
 }
 
-/**
- * Puts the block's locked components in place before coordinate descent: their coefficients, their
- * margins on the training rows and (for gbdt early stopping) on the held-out rows. Returns the
- * names of the locked ones (the loop skips them).
- */
-export function lockComponents(
+/** The locked components among a block's (trainer/block.ts fitBlock keeps them and fits the others). */
+export function lockedIn(
   locked: Locked | null,
   comps: readonly CheckedComponent[],
-  train: {
-    t: TransformResult;
-    rows: readonly Row[];
-    accepted: readonly number[];
-    y: Float64Array;
-    K: number;
-  },
-  coefs: Map<string, ComponentCoefficients>,
-  margins: Map<string, Float64Array>,
-  held: { fitted: (c: CheckedComponent, coef: ComponentCoefficients) => void } | null,
-): Set<string> {
-  const names = new Set<string>();
-  if (locked === null) return names;
+): Map<string, ComponentCoefficients> {
+  const out = new Map<string, ComponentCoefficients>();
   for (const c of comps) {
-    const coef = locked.coefs.get(c.name);
-    if (coef === undefined) continue;
-    const rows = blockRows(train.t, train.rows, train.accepted, [c], train.y, null);
-    coefs.set(c.name, coef);
-    margins.set(c.name, componentMargins(coef, rows, c.name, train.K));
-    held?.fitted(c, coef);
-    names.add(c.name);
+    const coef = locked?.coefs.get(c.name);
+    if (coef !== undefined) out.set(c.name, coef);
   }
-  return names;
+  return out;
 }

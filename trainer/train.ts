@@ -1,39 +1,39 @@
 // `proml train`: from a model and a table of examples to a coefficient bundle, a report and held-out
 // predictions. Steps: read the data (CSV in the rows format), split (or read --validation), fit the
 // fitted-transform statistics, compile the TRANSFORM module and run it for every component's input
-// columns (training and serving transforms are the same code), fit each train block's components
-// by coordinate descent over components (GAME: global fixed effect + per-entity random effects with
-// offsets, Photon-ML's method), fit calibration maps, write the bundle, then compile the SCORING
+// columns (training and serving transforms are the same code), tune each train block (trainer/tune.ts:
+// folds, search) and fit its components by coordinate descent over components (GAME: global fixed
+// effect + per-entity random effects with offsets, Photon-ML's method) with trainer/block.ts
+// fitBlock — the code every search trial and fold runs, so a trial with the final hyperparameters is
+// the final fit — fit calibration maps, write the bundle, then compile the SCORING
 // module and score the held-out rows with it: the report's predictions are the module's, so
 // `proml compile` + scoring reproduces them bit for bit.
 // Input: model path, options. Output: files in the output directory (bundle.json + tables,
 // report.json, report.txt, validation-predictions.csv) and the TrainReport.
 // Supported today: linear components (global and `per` entity) with the logistic, squared-error,
-// poisson and multiclass objectives, L1/L2, platt/isotonic calibration; gbdt components
+// poisson and multiclass objectives, L1/L2, `normalize`, platt/isotonic calibration; gbdt components
 // (trainer/gbdt.ts: histogram boosting from the other components' margins, early stopping on the
 // held-out rows); mlp components (trainer/mlp.ts: minibatch Adam/SGD on tfjs's wasm backend, from the
-// other components' margins).
+// other components' margins; tfjs is loaded only by a block with an mlp).
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entityKey, type Bundle, type ComponentCoefficients, type Row } from '../abi/index.js';
+import type { Bundle, ComponentCoefficients, Row } from '../abi/index.js';
 import { readBundle, sha256Hex, writeBundle } from '../abi/node.js';
 import { emitScoringModule, emitTransformModule } from '../compiler/emit/index.js';
 import { checkSource, lowerModel } from '../compiler/index.js';
 import { Rng } from '../compiler/reference/index.js';
 import type { CheckedComponent, CheckedModel, CheckedTrain, HyperValue } from '../compiler/typed.js';
-import { MemoryEntityStore, Model, type TransformResult } from '../runtime/index.js';
+import { MemoryEntityStore, Model } from '../runtime/index.js';
 import { fitTransforms } from './fit-transforms.js';
 import { fitGlm, type GlmLoss } from './glm.js';
-import { selectRows, type Csr } from './matrix.js';
-import { fitGbdtComponent, gbdtCells, gbdtMargins, type GbdtCells, type GbdtValidation } from './gbdt.js';
-import { fitMlpComponent, mlpMargins } from './mlp.js';
+import type { Csr } from './matrix.js';
 import * as metrics from './metrics.js';
 import { TrainError } from './errors.js';
 import { checkTrainingRows, readTrainingData } from './data.js';
-import { beginFit, silentProgress, type ProgressSink } from './progress.js';
-import { lockComponents, lockedFrom, useLockedTransforms } from './retrain.js';
-import { fitGlobal, fitPerEntity, type ComponentFit } from './block.js';
+import { silentProgress, type ProgressSink } from './progress.js';
+import { lockedFrom, lockedIn, useLockedTransforms } from './retrain.js';
+import { blockRows, defaultMetric, fitBlock, type BlockRows, type BlockSpec } from './block.js';
 import type { CvResult } from './folds.js';
 import type { SearchReport } from './search.js';
 import { foldsOf, formatTuning, tuneBlock, type TuneOptions } from './tune.js';
@@ -113,13 +113,6 @@ const lossOf = (t: CheckedTrain): { loss: GlmLoss; link: 'sigmoid' | 'identity' 
       );
   }
 };
-
-/** The CSR input of component `name` in a transform result. */
-function csrOf(t: TransformResult, name: string): Csr {
-  const c = t.columns.find((x) => x.name === name)!;
-  if (c.kind !== 'csr') throw new TrainError('unsupported', `component '${name}' has no sparse input`);
-  return { n: t.n, d: c.width, offsets: c.offsets, cols: c.cols, vals: c.vals };
-}
 
 export async function trainModel(modelPath: string, options: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
@@ -211,135 +204,63 @@ export async function trainModel(modelPath: string, options: TrainOptions): Prom
       );
     const comps = form.components.map((n) => model.components.find((c) => c.name === n)!);
     const K = comps[0]!.outputWidth;
-    const y = Float64Array.from(accepted, (i) => labelOf(trainRows[i]!, tb, loss));
-    const w =
-      tb.weight === null ? null : Float64Array.from(accepted, (i) => Number(trainRows[i]![tb.weight!] ?? 1));
-    // cross-validation and hyperparameter search (trainer/tune.ts) choose the hyperparameters fitted below
-    const tuned = await tuneBlock({
-      tb,
+    const spec: BlockSpec = {
+      output: tb.output,
       comps,
       loss,
       K,
       iterations: tb.iterations ?? (comps.length === 1 ? 1 : 3),
-      train: { t: tTrain, rows: trainRows, accepted, y, w },
-      held:
-        validRows.length === 0
-          ? null
-          : () => ({
-              t: transform.transform(inputsOf(validRows)),
-              rows: validRows,
-              y: (row) => labelOf(row, tb, loss),
-              w: (row) => (tb.weight === null ? null : Number(row[tb.weight] ?? 1)),
-            }),
+      seed: tb.seed ?? 0,
+      metric: tb.metric ?? defaultMetric(loss),
+    };
+    const y = Float64Array.from(accepted, (i) => labelOf(trainRows[i]!, tb, loss));
+    const w =
+      tb.weight === null ? null : Float64Array.from(accepted, (i) => Number(trainRows[i]![tb.weight!] ?? 1));
+    const train = blockRows(tTrain, trainRows, accepted, comps, y, w);
+    // the held-out rows through the transform module, once, when a search or early stopping needs them
+    let heldRows: BlockRows | null = null;
+    const held = (): BlockRows => {
+      if (heldRows !== null) return heldRows;
+      const t = transform.transform(inputsOf(validRows));
+      const acc: number[] = [];
+      for (let i = 0; i < t.n; i++) if (t.status[i] === 0) acc.push(i);
+      const hy = Float64Array.from(acc, (i) => labelOf(validRows[i]!, tb, loss));
+      const hw =
+        tb.weight === null ? null : Float64Array.from(acc, (i) => Number(validRows[i]![tb.weight!] ?? 1));
+      return (heldRows = blockRows(t, validRows, acc, comps, hy, hw));
+    };
+    // cross-validation and hyperparameter search (trainer/tune.ts) choose the hyperparameters fitted below
+    const tuned = await tuneBlock({
+      tb,
+      spec,
+      train,
+      held: validRows.length === 0 ? null : held,
       options,
       wantOof: validRows.length === 0 && model.calibrations.some((c) => c.of === tb.output),
       log,
     });
     const hyper = tuned.hyperparameters;
     if (tuned.oof !== null) oofs.set(tb.output, { p: tuned.oof, y });
-    const Xs = new Map(
-      comps
-        .filter((c) => c.kind !== 'gbdt')
-        .map((c) => [c.name, selectRows(csrOf(tTrain, c.name), accepted)]),
-    );
-    // gbdt: tree inputs; early stopping watches the held-out rows (offsets: the other components there)
-    const trees = comps.filter((c) => c.kind === 'gbdt');
-    const cells = new Map(trees.map((c) => [c.name, gbdtCells(tTrain, c.name, accepted)]));
-    const held =
-      validRows.length > 0 && trees.some((c) => hyper.get(c.name)?.has('early_stopping'))
-        ? heldOut(comps, transform.transform(inputsOf(validRows)), validRows, tb, loss, K)
-        : null;
-    const margins = new Map<string, Float64Array>(
-      comps.map((c) => [c.name, new Float64Array(accepted.length * K)]),
-    );
-    const coefs = new Map<string, ComponentCoefficients>();
-    const iterations = tb.iterations ?? (comps.length === 1 ? 1 : 3);
-    for (const c of comps)
+    // the final fit: the code every search trial and fold runs (trainer/block.ts), on all training
+    // rows; gbdt early stopping watches the held-out rows
+    const early = comps.some((c) => c.kind === 'gbdt' && hyper.get(c.name)?.has('early_stopping'));
+    const fit = await fitBlock(spec, train, validRows.length > 0 && early ? held() : null, hyper, {
+      log,
+      progress,
+      locked: lockedIn(locked, comps),
+    });
+    const coefs = fit.coefs;
+    for (const c of comps) {
+      const rep = fit.reports.get(c.name)!;
       compReports.set(c.name, {
         name: c.name,
         kind: c.per === null ? c.kind : 'random_effect',
         per: c.per,
         hyperparameters: Object.fromEntries(hyper.get(c.name) ?? new Map()),
-        iterations: [],
-        converged: true,
+        iterations: rep.iterations,
+        converged: rep.converged,
+        ...(rep.entities === undefined ? {} : { entities: rep.entities }),
       });
-    const lockedHere = lockComponents(
-      locked,
-      comps,
-      { t: tTrain, rows: trainRows, accepted, y, K },
-      coefs,
-      margins,
-      held,
-    );
-    for (let it = 0; it < iterations; it++) {
-      for (const c of comps) {
-        if (lockedHere.has(c.name)) continue;
-        // offsets: the other components' margins
-        const offset = new Float64Array(accepted.length * K);
-        for (const o of comps)
-          if (o !== c) {
-            const m = margins.get(o.name)!;
-            for (let i = 0; i < offset.length; i++) offset[i] = offset[i]! + m[i]!;
-          }
-        const h = hyper.get(c.name);
-        const rep = compReports.get(c.name)!;
-        const started = performance.now();
-        const fitPhase = beginFit(progress, `${tb.output}: pass ${it + 1}/${iterations}, ${c.name}`);
-        const fit: ComponentFit =
-          c.kind === 'gbdt'
-            ? fitGbdtComponent(
-                c,
-                cells.get(c.name)!,
-                y,
-                w,
-                offset,
-                loss,
-                K,
-                h,
-                tb.seed ?? 0,
-                held?.forFit(c),
-                log,
-              )
-            : c.kind === 'mlp'
-              ? await fitMlpComponent(
-                  c,
-                  Xs.get(c.name)!,
-                  y,
-                  w,
-                  offset,
-                  loss,
-                  K,
-                  h,
-                  tb.seed ?? 0,
-                  it,
-                  coefs.get(c.name),
-                  log,
-                )
-              : c.per === null
-                ? fitGlobal(c, Xs.get(c.name)!, y, w, offset, loss, K, h, coefs.get(c.name))
-                : fitPerEntity(
-                    c,
-                    Xs.get(c.name)!,
-                    y,
-                    w,
-                    offset,
-                    loss,
-                    K,
-                    h,
-                    accepted.map((i) => entityOf(trainRows[i]!, c.per!)),
-                    tb.seed ?? 0,
-                  );
-        fitPhase.end();
-        coefs.set(c.name, fit.coef);
-        margins.set(c.name, fit.margins);
-        held?.fitted(c, fit.coef);
-        rep.iterations.push(fit.iterations);
-        rep.converged = rep.converged && fit.converged;
-        if (fit.entities !== undefined) rep.entities = fit.entities;
-        log(
-          `${tb.output}: pass ${it + 1}/${iterations}, ${c.name}${c.per === null ? '' : ` (per ${c.per}: ${fit.entities} entities)`}: ${fit.iterations} solver iterations, ${((performance.now() - started) / 1000).toFixed(2)} s`,
-        );
-      }
     }
     for (const [name, coef] of coefs) bundle.components.set(name, coef);
     reports.push({
@@ -508,75 +429,6 @@ function labelOf(row: Row, tb: CheckedTrain, loss: GlmLoss): number {
       `label '${tb.label}' = ${JSON.stringify(v)} does not suit objective ${tb.objective.name}`,
     );
   return x;
-}
-
-function entityOf(row: Row, input: string): string | null {
-  const v = row[input];
-  return typeof v === 'string' || typeof v === 'number' ? entityKey(v) : null;
-}
-
-/**
- * The held-out rows gbdt early stopping watches: every component's input there, the labels, and the
- * held-out margins of the components fitted so far (the offsets of the one being fitted).
- */
-function heldOut(
-  comps: CheckedComponent[],
-  t: TransformResult,
-  rows: Row[],
-  tb: CheckedTrain,
-  loss: GlmLoss,
-  K: number,
-): {
-  forFit: (c: CheckedComponent) => GbdtValidation;
-  fitted: (c: CheckedComponent, coef: ComponentCoefficients) => void;
-} {
-  const acc: number[] = [];
-  for (let i = 0; i < t.n; i++) if (t.status[i] === 0) acc.push(i);
-  const y = Float64Array.from(acc, (i) => labelOf(rows[i]!, tb, loss));
-  const inputs = new Map<string, Csr | GbdtCells>(
-    comps.map((c) => [
-      c.name,
-      c.kind === 'gbdt' ? gbdtCells(t, c.name, acc) : selectRows(csrOf(t, c.name), acc),
-    ]),
-  );
-  const margins = new Map<string, Float64Array>();
-  const metric = tb.metric ?? (loss === 'logistic' || loss === 'multiclass' ? 'logloss' : 'rmse');
-  return {
-    forFit: (c) => {
-      const offset = new Float64Array(acc.length * K);
-      for (const [name, m] of margins)
-        if (name !== c.name) for (let i = 0; i < offset.length; i++) offset[i] += m[i]!;
-      return { X: inputs.get(c.name) as GbdtCells, y, offset, metric };
-    },
-    fitted: (c, coef) => {
-      const X = inputs.get(c.name)!;
-      if (coef.kind === 'gbdt') return void margins.set(c.name, gbdtMargins(coef, X as GbdtCells));
-      if (coef.kind === 'mlp') return void margins.set(c.name, mlpMargins(coef, X as Csr));
-      const csr = X as Csr;
-      const m = new Float64Array(acc.length * K);
-      for (let i = 0; i < acc.length; i++) {
-        const block =
-          coef.kind === 'random_effect' ? coef.blocks.get(entityOf(rows[acc[i]!]!, coef.entity) ?? '') : null;
-        if (block === undefined) continue;
-        const icpt = coef.intercept ? 1 : 0;
-        for (let k = 0; k < K; k++) {
-          let s = 0;
-          if (coef.kind === 'linear') {
-            s = coef.intercepts[k]!;
-            for (let q = csr.offsets[i]!; q < csr.offsets[i + 1]!; q++)
-              s += coef.weights[k * csr.d + csr.cols[q]!]! * csr.vals[q]!;
-          } else if (block !== null) {
-            const b0 = k * (icpt + coef.inputWidth);
-            s = icpt ? block[b0]! : 0;
-            for (let q = csr.offsets[i]!; q < csr.offsets[i + 1]!; q++)
-              s += block[b0 + icpt + csr.cols[q]!]! * csr.vals[q]!;
-          }
-          m[i * K + k] = s;
-        }
-      }
-      margins.set(c.name, m);
-    },
-  };
 }
 
 /** platt: p' = sigmoid(a·p + b), a one-feature logistic fit (tiny L2 for separable data). */

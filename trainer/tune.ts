@@ -1,17 +1,14 @@
 // Cross-validation and hyperparameter search for one train block, before its final fit (called by
-// trainer/train.ts). Input: the block, its training rows as the transform module gave them, the
-// held-out rows (if any), the command line's overrides. Output: the hyperparameters the final fit
+// trainer/train.ts). Input: the block (its BlockSpec), its prepared training rows (trainer/block.ts
+// BlockRows), the held-out rows (if any, prepared on demand), the command line's overrides. Output: the hyperparameters the final fit
 // uses (the block's fixed ones, plus the best trial's values after a search), the k-fold report,
 // the search report (leaderboard), and out-of-fold predictions when a calibration map needs them.
 // Evaluation inside here is the trainer's own f64 arithmetic (trainer/block.ts predict/evalMetrics);
 // the final held-out metrics of the report stay the compiled scoring module's.
 
-import type { Row } from '../abi/index.js';
-import type { CheckedComponent, CheckedTrain } from '../compiler/typed.js';
-import type { TransformResult } from '../runtime/index.js';
-import { blockRows, defaultMetric, type BlockRows, type BlockSpec, type Hyperparameters } from './block.js';
+import type { CheckedTrain } from '../compiler/typed.js';
+import type { BlockRows, BlockSpec, Hyperparameters } from './block.js';
 import { crossValidate, type CvResult } from './folds.js';
-import type { GlmLoss } from './glm.js';
 import { formatHyper, searchBlock, type SearchMethod, type SearchReport } from './search.js';
 
 /** Command-line overrides of the train blocks' `folds` and `search` settings. */
@@ -38,27 +35,12 @@ export interface BlockTuning {
 
 export interface TuneInput {
   tb: CheckedTrain;
-  comps: CheckedComponent[];
-  loss: GlmLoss;
-  K: number;
-  iterations: number;
-  /** The training rows: transform result, rows, accepted row indices, labels and weights of those. */
-  train: {
-    t: TransformResult;
-    rows: readonly Row[];
-    accepted: readonly number[];
-    y: Float64Array;
-    w: Float64Array | null;
-  };
-  /** The held-out rows (transformed on demand), or null when none are held out. */
-  held:
-    | (() => {
-        t: TransformResult;
-        rows: readonly Row[];
-        y: (row: Row) => number;
-        w: (row: Row) => number | null;
-      })
-    | null;
+  /** The block as train.ts fits it (the same spec the trials and folds fit). */
+  spec: BlockSpec;
+  /** The training rows the model's input rules accept, with their labels and weights. */
+  train: BlockRows;
+  /** The held-out rows (transformed on first call), or null when none are held out. */
+  held: (() => BlockRows) | null;
   options: TuneOptions;
   /** Out-of-fold predictions are wanted (a calibration of this output without held-out rows). */
   wantOof: boolean;
@@ -76,36 +58,12 @@ export async function tuneBlock(input: TuneInput): Promise<BlockTuning> {
   const searching = tb.search !== null && options.search !== 'off';
   const none: BlockTuning = { hyperparameters: tb.hyperparameters, cv: null, search: null, oof: null };
   if (!searching && folds === null) return none;
-  const spec: BlockSpec = {
-    output: tb.output,
-    comps: input.comps,
-    loss: input.loss,
-    K: input.K,
-    iterations: input.iterations,
-    seed: tb.seed ?? 0,
-    metric: tb.metric ?? defaultMetric(input.loss),
-  };
-  const { t, rows, accepted, y, w } = input.train;
-  const train = blockRows(t, rows, accepted, input.comps, y, w);
+  const { spec, train } = input;
   let hyper = tb.hyperparameters;
   let search: SearchReport | null = null;
   let cv: CvResult | null = null;
   if (searching) {
-    let held: BlockRows | null = null;
-    if (folds === null && input.held !== null) {
-      const h = input.held();
-      const acc: number[] = [];
-      for (let i = 0; i < h.t.n; i++) if (h.t.status[i] === 0) acc.push(i);
-      const hw = tb.weight === null ? null : Float64Array.from(acc, (i) => h.w(h.rows[i]!) ?? 1);
-      held = blockRows(
-        h.t,
-        h.rows,
-        acc,
-        input.comps,
-        Float64Array.from(acc, (i) => h.y(h.rows[i]!)),
-        hw,
-      );
-    }
+    const held = folds === null && input.held !== null ? input.held() : null;
     const s = tb.search!;
     const metric = s.metric ?? spec.metric;
     const method: SearchMethod =

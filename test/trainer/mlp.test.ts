@@ -20,6 +20,7 @@ import { MemoryEntityStore, Model } from '../../runtime/index.js';
 import type { Csr } from '../../trainer/matrix.js';
 import * as metrics from '../../trainer/metrics.js';
 import { fitMlp, mlpParams, type MlpLoss } from '../../trainer/mlp.js';
+import { beginFit, type ProgressSink } from '../../trainer/progress.js';
 import { trainModel, type TrainReport } from '../../trainer/train.js';
 import { ROOT } from '../helpers.js';
 
@@ -225,6 +226,45 @@ describe('trainer: mlp components', () => {
       auc['joint']! > auc['linear']! + 0.03,
       `joint ${auc['joint']} vs linear alone ${auc['linear']}`,
     );
+  });
+
+  it('reports its epochs through beginFit (progress): a phase of `epochs` units, 0 to epochs', async () => {
+    const n = 200;
+    const X: Csr = {
+      n,
+      d: 1,
+      offsets: Int32Array.from({ length: n + 1 }, (_, i) => i),
+      cols: new Int32Array(n),
+      vals: Float64Array.from({ length: n }, (_, i) => i / n),
+    };
+    const seen: { label: string; total: number | null; unit: string | undefined; done: number[] }[] = [];
+    const sink: ProgressSink = {
+      begin(label, total, unit) {
+        const phase = { label, total, unit, done: [] as number[] };
+        seen.push(phase);
+        return { update: (d) => void phase.done.push(d), end: () => undefined };
+      },
+      note: () => undefined,
+    };
+    const fit = beginFit(sink, 'p: pass 1/1, net');
+    await fitMlp({
+      X,
+      y: Float64Array.from({ length: n }, (_, i) => i % 2),
+      w: null,
+      offset: new Float64Array(n),
+      loss: 'logistic',
+      classes: 1,
+      hidden: [4],
+      activation: 'relu',
+      params: { ...mlpParams(undefined), epochs: 3, batchSize: 50 },
+      seed: 1,
+      stream: 'net',
+      pass: 0,
+      warm: null,
+      log: () => undefined,
+    });
+    fit.end();
+    assert.deepEqual(seen, [{ label: 'p: pass 1/1, net', total: 3, unit: 'epochs', done: [0, 1, 2, 3] }]);
   });
 
   it('squared error, poisson and multiclass (softmax) objectives learn a non-linear target', async () => {

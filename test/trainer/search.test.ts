@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { readBundle } from '../../abi/node.js';
 import { checkSource } from '../../compiler/index.js';
 import { Rng } from '../../compiler/reference/index.js';
 import type { CheckedModel } from '../../compiler/typed.js';
@@ -294,6 +295,52 @@ ${inputs(d)}  component lin = linear(${xs(d)})
     assert.ok(
       median(tpe, tpe.startup!) < median(rnd, tpe.startup!),
       `medians ${median(tpe, tpe.startup!)} vs ${median(rnd, tpe.startup!)}`,
+    );
+  });
+});
+
+describe('search with an mlp component', () => {
+  it('trials fit the mlp in worker threads (tfjs loads there) and in process alike; the best trial is the final fit', async () => {
+    const src = `model searched_net {
+  version "1.0"
+  owner "proml-team@example.com"
+  purpose "testing"
+${inputs(D)}  component lin = linear(${xs(D)})
+  component net = mlp(x4, x5, hidden = [8], activation = tanh)
+  output p = sigmoid(lin + net)
+  train p {
+    label y
+    objective logistic
+    seed 3
+    iterations 2
+    validation 0.25
+    net { epochs 3 batch_size 64 }
+    search { budget 3 method random parallel 2 metric logloss net.learning_rate in log [0.001, 0.1] }
+  }
+}
+`;
+    const c = writeCase(src, ROWS.slice(0, 1000), D);
+    const inWorkers = await trainModel(c.model, { data: c.data, out: join(c.dir, 'workers') });
+    const inProcess = await trainModel(c.model, { data: c.data, out: join(c.dir, 'process'), parallel: 1 });
+    const s = inWorkers.blocks[0]!.search!;
+    assertSorted(s, 3);
+    assert.equal(s.threads, 2);
+    assert.equal(inProcess.blocks[0]!.search!.threads, 1);
+    // the same trials and metrics (bit for bit) whether tfjs ran in the workers or in this thread
+    assert.deepEqual(board(inProcess.blocks[0]!.search!), board(s));
+    const best = s.leaderboard[0]!;
+    const net = inWorkers.blocks[0]!.components.find((x) => x.name === 'net')!;
+    assert.equal(net.hyperparameters['learning_rate'], best.hyperparameters['net.learning_rate']);
+    assert.deepEqual(net.iterations, [3, 3]);
+    const bundle = readBundle(join(c.dir, 'workers'));
+    const coef = bundle.components.get('net')!;
+    assert.equal(coef.hyperparameters['learning_rate'], best.hyperparameters['net.learning_rate']);
+    // the final fit is the best trial's fit: its held-out log loss (the compiled module's) is the trial's
+    const final = inWorkers.blocks[0]!.metrics['logloss']!;
+    assert.ok(Math.abs(best.metric - final) < 1e-6, `best trial ${best.metric} vs final ${final}`);
+    assert.equal(
+      readFileSync(join(c.dir, 'workers', 'bundle.json'), 'utf8'),
+      readFileSync(join(c.dir, 'process', 'bundle.json'), 'utf8'),
     );
   });
 });
