@@ -26,13 +26,19 @@ port.on('message', (task: BatchTask) => {
     });
     const cols = task.cols.map((c) => ({ ...c, ids: null }));
     const res = model.scorePrepared(task.n, cols, blocks);
+    // the column buffers go back to the main thread for its next copies (offsets excepted: Int32Array)
+    const inputs: ArrayBuffer[] = [];
+    for (const c of task.cols)
+      for (const v of [c.validity, c.values, c.data, c.childValidity])
+        if (v !== null) inputs.push(v.buffer as ArrayBuffer);
     reply = {
       id: task.id,
       ok: true,
       status: res.status,
       outputs: res.outputs.map((o) => ({ validity: o.validity, values: o.values })),
+      inputs,
     };
-    const transfer: ArrayBuffer[] = [res.status.buffer as ArrayBuffer];
+    const transfer: ArrayBuffer[] = [res.status.buffer as ArrayBuffer, ...inputs];
     for (const o of res.outputs)
       transfer.push(o.validity.buffer as ArrayBuffer, o.values.buffer as ArrayBuffer);
     port.postMessage(reply, transfer);
