@@ -90,6 +90,20 @@ export interface GbdtNode {
   value: number;
 }
 
+/** A leaf node (the fields a split uses hold their neutral values). */
+export function gbdtLeaf(value: number): GbdtNode {
+  return {
+    split: 'leaf',
+    feature: -1,
+    threshold: 0,
+    categories: [],
+    defaultLeft: false,
+    left: -1,
+    right: -1,
+    value,
+  };
+}
+
 export interface GbdtTree {
   /** The class whose margin this tree adds to (0 for a scalar model). */
   class: number;

@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Bundle, ComponentCoefficients, GbdtNode } from '../abi/index.js';
+import { gbdtLeaf } from '../abi/index.js';
 import { emitScoringModule } from '../compiler/emit/index.js';
 import type { TreeLayout } from '../compiler/emit/trees.js';
 import { checkSource, lowerModel } from '../compiler/index.js';
@@ -78,16 +79,7 @@ function fullTree(rng: Rng, depth: number): GbdtNode[] {
   const nodes: GbdtNode[] = [];
   const grow = (d: number): number => {
     const i = nodes.length;
-    const node: GbdtNode = {
-      split: 'leaf',
-      feature: -1,
-      threshold: 0,
-      categories: [],
-      defaultLeft: false,
-      left: -1,
-      right: -1,
-      value: 0,
-    };
+    const node: GbdtNode = gbdtLeaf(0);
     nodes.push(node);
     if (d === depth) {
       node.value = rng.weight(0.05);

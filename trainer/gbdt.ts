@@ -22,6 +22,7 @@
 // tree are seeded (compiler/reference Rng streams), so a seed gives the same trees on every machine.
 
 import type { ComponentCoefficients, GbdtNode, GbdtTree, HyperValue } from '../abi/index.js';
+import { gbdtLeaf } from '../abi/index.js';
 import { Rng } from '../compiler/reference/index.js';
 import type { CheckedComponent } from '../compiler/typed.js';
 import type { TransformResult } from '../runtime/index.js';
@@ -667,16 +668,7 @@ class TreeGrower {
       if (node.left < 0) {
         const value = this.weight(node.G, node.H) * this.p.learningRate;
         leafValue[i] = value;
-        return {
-          split: 'leaf',
-          feature: -1,
-          threshold: 0,
-          categories: [],
-          defaultLeft: false,
-          left: -1,
-          right: -1,
-          value,
-        };
+        return gbdtLeaf(value);
       }
       const s = node.split!;
       const categories: number[] = [];

@@ -6,6 +6,7 @@
 // the numbers proml sees; nothing is missing and no row is rejected (peers have no missing-value rule).
 
 import type { Bundle, GbdtNode, GbdtTree, MlpLayer, Row } from '../../abi/index.js';
+import { gbdtLeaf } from '../../abi/index.js';
 import { checkBundle, checkSource, type CheckedModel } from '../../compiler/index.js';
 import { ReferenceEvaluator, Rng } from '../../compiler/reference/index.js';
 import * as onnx from './onnx.js';
@@ -250,18 +251,7 @@ export function game(p: Profile): PeerModel {
 
 // ---- 4. gradient-boosted trees ----
 
-function leaf(value: number): GbdtNode {
-  return {
-    split: 'leaf',
-    feature: -1,
-    threshold: 0,
-    categories: [],
-    defaultLeft: false,
-    left: -1,
-    right: -1,
-    value,
-  };
-}
+const leaf = gbdtLeaf;
 
 function split(rng: Rng, features: number): GbdtNode {
   return {

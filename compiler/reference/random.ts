@@ -344,16 +344,7 @@ function randomTree(
   const nodes: GbdtNode[] = [];
   const grow = (d: number): number => {
     const i = nodes.length;
-    const leaf: GbdtNode = {
-      split: 'leaf',
-      feature: -1,
-      threshold: 0,
-      categories: [],
-      defaultLeft: false,
-      left: -1,
-      right: -1,
-      value: rng.weight(0.3),
-    };
+    const leaf: GbdtNode = abi.gbdtLeaf(rng.weight(0.3));
     nodes.push(leaf);
     if (d >= depth || (d > 0 && rng.chance(0.2))) return i;
     const feature = rng.int(0, width - 1);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   bucketOf,
+  gbdtLeaf,
   hashInt,
   hashPair,
   hashString,
@@ -15,7 +16,6 @@ import {
   type Bundle,
   type CalibrationParams,
   type ComponentCoefficients,
-  type GbdtNode,
   type Row,
   type TransformParams,
 } from '../../abi/index.js';
@@ -72,16 +72,7 @@ function linear(weights: number[][], intercepts: number[], intercept = true): Co
   };
 }
 
-const leaf = (value: number): GbdtNode => ({
-  split: 'leaf',
-  feature: -1,
-  threshold: 0,
-  categories: [],
-  defaultLeft: false,
-  left: -1,
-  right: -1,
-  value,
-});
+const leaf = gbdtLeaf;
 
 function outputs(results: RowResult[]): (Record<string, unknown> | string)[] {
   return results.map((r) => (r.rejected !== null ? `${r.rejected.code} ${r.rejected.input}` : r.outputs));

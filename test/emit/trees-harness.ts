@@ -6,6 +6,7 @@
 
 import binaryen from 'binaryen';
 import type { ComponentCoefficients, GbdtNode, GbdtTree } from '../../abi/index.js';
+import { gbdtLeaf } from '../../abi/index.js';
 import { emitTrees, type TreeEnv, type TreeLayout, type TreeOptions } from '../../compiler/emit/trees.js';
 
 export type Gbdt = Extract<ComponentCoefficients, { kind: 'gbdt' }>;
@@ -102,16 +103,7 @@ export function randomEnsemble(spec: EnsembleSpec, seed: number): Gbdt {
 function leaf(r: () => number): GbdtNode {
   const u = r();
   const value = u < 0.1 ? -0 : u < 0.2 ? 0.1 : (r() - 0.5) * 2 * 10 ** Math.floor(r() * 6 - 3);
-  return {
-    split: 'leaf',
-    feature: -1,
-    threshold: 0,
-    categories: [],
-    defaultLeft: false,
-    left: -1,
-    right: -1,
-    value,
-  };
+  return gbdtLeaf(value);
 }
 
 function split(feature: number, defaultLeft: boolean, left: number, right: number): GbdtNode {

@@ -10,6 +10,7 @@
 // subtrees). Categorical splits, linear trees and random-forest averaging are errors (PML52xx).
 
 import type { GbdtNode, GbdtTree } from '../../abi/bundle.js';
+import { gbdtLeaf } from '../../abi/bundle.js';
 import {
   ImportError,
   modelNameFromPath,
@@ -290,15 +291,4 @@ export function importLightgbm(text: string, path: string, options: ImportOption
   };
 }
 
-function leaf(value: number): GbdtNode {
-  return {
-    split: 'leaf',
-    feature: -1,
-    threshold: 0,
-    categories: [],
-    defaultLeft: false,
-    left: -1,
-    right: -1,
-    value,
-  };
-}
+const leaf = gbdtLeaf;

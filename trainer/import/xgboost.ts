@@ -8,6 +8,7 @@
 // labels are the codes "0".."k-1". Errors are ImportError (PML52xx).
 
 import type { GbdtNode, GbdtTree } from '../../abi/bundle.js';
+import { gbdtLeaf } from '../../abi/bundle.js';
 import {
   ImportError,
   modelNameFromPath,
@@ -320,15 +321,4 @@ export function importXgboost(text: string, path: string, options: ImportOptions
   };
 }
 
-function leaf(value: number): GbdtNode {
-  return {
-    split: 'leaf',
-    feature: -1,
-    threshold: 0,
-    categories: [],
-    defaultLeft: false,
-    left: -1,
-    right: -1,
-    value,
-  };
-}
+const leaf = gbdtLeaf;
