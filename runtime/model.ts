@@ -151,6 +151,37 @@ export interface TransformResult {
 }
 
 /** WebAssembly.Module.customSections (in every engine; missing from some typings). */
+/**
+ * Entity blocks of a batch packed per block column (docs/abi.md): f64[n × width] values and a validity
+ * bitmap (bit r set = row r has a block), checked against the widths the module declares.
+ */
+export function packBlocks(
+  m: Manifest,
+  n: number,
+  blocks: (Float64Array | null | undefined)[][],
+): { width: number; validity: Uint8Array; values: Float64Array }[] {
+  const bm = Math.max(1, Math.ceil(n / 8));
+  return m.entityBlocks.map((b, k) => {
+    const values = new Float64Array(Math.max(1, n * b.width));
+    const validity = new Uint8Array(bm);
+    const rows = blocks[k]!;
+    for (let r = 0; r < n; r++) {
+      const blk = rows[r];
+      if (blk === null || blk === undefined) continue;
+      if (blk.length !== b.width)
+        throw new RuntimeError(
+          'wrongShape',
+          `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
+          b.entity,
+          r,
+        );
+      values.set(blk, r * b.width);
+      validity[r >> 3]! |= 1 << (r & 7);
+    }
+    return { width: b.width, validity, values };
+  });
+}
+
 function customSections(module: WebAssembly.Module, name: string): ArrayBuffer[] {
   return (
     WebAssembly.Module as unknown as { customSections(m: WebAssembly.Module, n: string): ArrayBuffer[] }
@@ -445,25 +476,10 @@ export class Model {
     const put = (bytes: Uint8Array | null): number => stage.put(bytes);
     const bm = Math.max(1, Math.ceil(n / 8));
     const desc = stage.putColumns(cols);
-    const blockDesc = m.entityBlocks.map((b, k) => {
-      const vals = new Float64Array(Math.max(1, n * b.width));
-      const valid = new Uint8Array(bm);
-      const got = blocks[k]!;
-      for (let r = 0; r < n; r++) {
-        const blk = got[r];
-        if (blk === null || blk === undefined) continue;
-        if (blk.length !== b.width)
-          throw new RuntimeError(
-            'wrongShape',
-            `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
-            b.entity,
-            r,
-          );
-        vals.set(blk, r * b.width);
-        valid[r >> 3]! |= 1 << (r & 7);
-      }
-      return { validity: put(valid), values: put(new Uint8Array(vals.buffer)) };
-    });
+    const blockDesc = packBlocks(m, n, blocks).map((b) => ({
+      validity: put(b.validity),
+      values: put(new Uint8Array(b.values.buffer)),
+    }));
     const outs = m.outputs.map((o) => {
       const bytes = o.type === 'bool' ? bm : n * o.size * (o.type === 'f64' ? 8 : 4);
       return { o, validity: alloc(bm), values: alloc(bytes), bytes };

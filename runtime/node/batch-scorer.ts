@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HostColumn } from '../columns.js';
 import { RuntimeError, type RuntimeCodeName } from '../errors.js';
-import { ScoreResult, type EntityStore, type Model } from '../model.js';
+import { packBlocks, ScoreResult, type EntityStore, type Model } from '../model.js';
 
 export interface Scorer {
   /** Scores one batch; batches may be in flight together (results keep their own order by promise). */
@@ -121,28 +121,8 @@ export class ThreadScorer implements Scorer {
 
   async score(n: number, cols: HostColumn[]): Promise<ScoreResult> {
     if (this.failure !== null) throw this.failure;
-    const eb = this.model.manifest.entityBlocks;
     const got = await this.model.blocksFor(n, cols, this.entities);
-    const bm = Math.max(1, Math.ceil(n / 8));
-    const blocks = eb.map((b, k) => {
-      const values = new Float64Array(Math.max(1, n * b.width));
-      const validity = new Uint8Array(bm);
-      const rows = got[k]!;
-      for (let r = 0; r < n; r++) {
-        const blk = rows[r];
-        if (blk === null || blk === undefined) continue;
-        if (blk.length !== b.width)
-          throw new RuntimeError(
-            'wrongShape',
-            `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
-            b.entity,
-            r,
-          );
-        values.set(blk, r * b.width);
-        validity[r >> 3]! |= 1 << (r & 7);
-      }
-      return { width: b.width, validity, values };
-    });
+    const blocks = packBlocks(this.model.manifest, n, got);
     const transfer: ArrayBuffer[] = [];
     const take = <T extends ArrayBufferView | null>(v: T): T => {
       if (v !== null) transfer.push(v.buffer as ArrayBuffer);
