@@ -11,18 +11,15 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { parseRowsCsv } from '../../abi/index.js';
 import { readBundle } from '../../abi/node.js';
-import { checkSource } from '../../compiler/index.js';
 import { Rng } from '../../compiler/reference/index.js';
-import { csvColumns } from '../../compiler/schema.js';
-import { MemoryEntityStore, Model } from '../../runtime/index.js';
 import type { Csr } from '../../trainer/matrix.js';
 import * as metrics from '../../trainer/metrics.js';
 import { fitMlp, mlpParams, type MlpLoss } from '../../trainer/mlp.js';
 import { beginFit, type ProgressSink } from '../../trainer/progress.js';
 import { trainModel, type TrainReport } from '../../trainer/train.js';
 import { ROOT } from '../helpers.js';
+import { assertReproducesPredictions } from './reproduce.js';
 
 const HEAD = `  version "1.0.0"
   owner   "proml-team@example.com"
@@ -158,29 +155,7 @@ describe('trainer: mlp components', () => {
     const wasm = join(dir, 'xor.wasm');
     const c = cli(['compile', path, '--coefficients', bundle, '-o', wasm]);
     assert.equal(c.code, 0, c.err);
-    const checked = checkSource('xor.pml', readFileSync(path, 'utf8')).checked!;
-    const rows = parseRowsCsv(readFileSync(join(dir, 'valid.csv'), 'utf8'), [
-      ...csvColumns(checked),
-      { name: 'y', kind: 'number' },
-    ]).map((r) => {
-      delete r['y'];
-      return r;
-    });
-    const scorer = await Model.load(readFileSync(wasm));
-    const res = scorer.score(rows, new MemoryEntityStore(readBundle(bundle)));
-    const lines = readFileSync(join(bundle, 'validation-predictions.csv'), 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1);
-    assert.equal(lines.length, rows.length);
-    lines.forEach((line, i) => {
-      const [, p, status] = line.split(',');
-      assert.ok(
-        Object.is(JSON.parse(p!), res.value('p', i)),
-        `row ${i}: ${p} vs ${String(res.value('p', i))}`,
-      );
-      assert.equal(Number(status), res.status[i]);
-    });
+    await assertReproducesPredictions(path, join(dir, 'valid.csv'), wasm, bundle);
   });
 
   it('linear + mlp are fitted jointly by coordinate descent (the mlp takes the XOR, the linear part x3)', async (t) => {

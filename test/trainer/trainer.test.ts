@@ -10,13 +10,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseRowsCsv, type Row } from '../../abi/index.js';
 import { readBundle } from '../../abi/node.js';
-import { checkSource } from '../../compiler/index.js';
-import { csvColumns } from '../../compiler/schema.js';
-import { MemoryEntityStore, Model } from '../../runtime/index.js';
 import { TrainError, trainModel } from '../../trainer/train.js';
 import { ROOT } from '../helpers.js';
+import { assertReproducesPredictions } from './reproduce.js';
 
 const BC = join(ROOT, 'fixtures', 'train', 'breast_cancer');
 const GAME = join(ROOT, 'fixtures', 'train', 'game');
@@ -143,28 +140,7 @@ describe('trainer', () => {
     assert.match(t.out, /held-out metrics: auc 0\.\d+/);
     const c = cli(['compile', model, '--coefficients', bundle, '-o', wasm]);
     assert.equal(c.code, 0, c.err);
-    const checked = checkSource('game.pml', readFileSync(model, 'utf8')).checked!;
-    const cols = csvColumns(checked);
-    const text = readFileSync(join(GAME, 'test.csv'), 'utf8');
-    const rows: Row[] = parseRowsCsv(text, [...cols, { name: 'y', kind: 'number' }]).map((r) => {
-      delete r['y'];
-      return r;
-    });
-    const scorer = await Model.load(readFileSync(wasm));
-    const res = scorer.score(rows, new MemoryEntityStore(readBundle(bundle)));
-    const lines = readFileSync(join(bundle, 'validation-predictions.csv'), 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1);
-    assert.equal(lines.length, rows.length);
-    lines.forEach((line, i) => {
-      const [, p, status] = line.split(',');
-      assert.ok(
-        Object.is(JSON.parse(p!), res.value('p', i)),
-        `row ${i}: ${p} vs ${String(res.value('p', i))}`,
-      );
-      assert.equal(Number(status), res.status[i]);
-    });
+    await assertReproducesPredictions(model, join(GAME, 'test.csv'), wasm, bundle);
   });
 
   it('errors: an unsupported objective, a missing label column, a label that does not suit the objective', async () => {
