@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<string | null> }
   'gbdt-train': () => import('./gbdt-train.bench.js'),
   'mlp-train': () => import('./mlp-train.bench.js'),
   tune: () => import('./tune.bench.js'),
+  'tree-block': () => import('./tree-block.bench.js'),
   peers: () => import('./peers.bench.js'),
 };
 

@@ -58,7 +58,7 @@ Commands:
                          (--no-optimize: skip binaryen's optimizer; --transform-only: the
                          transform module, inputs → component columns, bundle optional;
                          strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8,
-                         --tree-interleave 1..8)
+                         --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
@@ -396,6 +396,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       '--tree-layout': [],
       '--mlp-unroll': [],
       '--tree-interleave': [],
+      '--tree-block': [],
     },
     ['--no-optimize', '--transform-only', '--no-simd'],
   );
@@ -413,6 +414,11 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const interleave = interleaveText === undefined ? undefined : Number(interleaveText);
   if (interleave !== undefined && !(Number.isInteger(interleave) && interleave >= 1 && interleave <= 8))
     throw new UsageError(`compile: --tree-interleave must be an integer in 1..8, not '${interleaveText}'`);
+  const blockText = values.get('--tree-block');
+  const block = blockText === undefined ? undefined : Number(blockText);
+  // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
+  if (block !== undefined && !(Number.isInteger(block) && block >= 1 && block <= 1024))
+    throw new UsageError(`compile: --tree-block must be an integer in 1..1024 (1 = off), not '${blockText}'`);
   const path = rest[0]!;
   const bundleDir = values.get('--coefficients');
   const out = values.get('--output');
@@ -468,6 +474,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       ...(layout === undefined ? {} : { treeLayout: layout }),
       ...(unroll === undefined ? {} : { mlpUnroll: unroll }),
       ...(interleave === undefined ? {} : { treeInterleave: interleave }),
+      ...(block === undefined ? {} : { treeBlock: block }),
     };
     result = transformOnly
       ? await emit.emitTransformModule(r.checked, bundle, options)

@@ -29,6 +29,7 @@ export interface Knobs {
   mlpUnroll?: number;
   treeLayout?: TreeLayout;
   treeInterleave?: number;
+  treeBlock?: number;
 }
 
 /** A compiled module loaded with the sample staged in its memory. */
@@ -120,10 +121,12 @@ export function candidateKnobs(mod: ir.Module): Knobs[] {
   };
   if (simdMatters) cross([{ simd: true }, { simd: false }]);
   if (mlp) cross([1, 2, 4, 8].map((u) => ({ mlpUnroll: u })));
+  // flat: one row at a time with 1, 4 or 8 trees side by side, or rows in blocks of 32 or 128
   if (trees)
     cross([
       { treeLayout: 'branchy' },
-      ...[1, 4, 8].map((n): Knobs => ({ treeLayout: 'flat', treeInterleave: n })),
+      ...[1, 4, 8].map((n): Knobs => ({ treeLayout: 'flat', treeInterleave: n, treeBlock: 1 })),
+      ...[32, 128].map((b): Knobs => ({ treeLayout: 'flat', treeBlock: b })),
     ]);
   return [{}, ...out.filter((k) => Object.keys(k).length > 0)];
 }

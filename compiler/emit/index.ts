@@ -3,7 +3,14 @@
 // Output: module bytes plus the manifest embedded in them; unsupported constructs raise CompileError.
 
 export { CompileError, EMIT_CODES, type EmitCodeName } from './errors.js';
-export { emitScoringModule, emitTransformModule, type EmitOptions, type EmitResult } from './scoring.js';
+export {
+  DEFAULT_TREE_BLOCK,
+  emitScoringModule,
+  emitTransformModule,
+  MAX_TREE_BLOCK,
+  type EmitOptions,
+  type EmitResult,
+} from './scoring.js';
 export { defaultTreeLayout, type TreeLayout } from './trees.js';
 export { buildManifest, type ManifestParts } from './manifest.js';
 export { replaceCustomSection } from './wasm-data.js';

@@ -27,12 +27,27 @@ import { lowerModel } from '../lower.js';
 import { HASH_SEED, hashString, utf8 } from '../../abi/hash.js';
 import { CompileError } from './errors.js';
 import { buildManifest } from './manifest.js';
-import { defaultTreeLayout, emitTrees, MAX_INTERLEAVE, type TreeEnv, type TreeLayout } from './trees.js';
+import {
+  defaultTreeLayout,
+  emitBlockedTrees,
+  emitTrees,
+  MAX_INTERLEAVE,
+  type TreeEnv,
+  type TreeLayout,
+} from './trees.js';
+import { appendDataSegments } from './wasm-data.js';
 
 /** Flat tree layout: trees walked side by side by default. Measured on 500 depth-8 trees and 1,000
  *  31-leaf trees: 2-3.5× the one-at-a-time walk at 8 (the walks' loads overlap); tune picks per model. */
 export const DEFAULT_TREE_INTERLEAVE = 8;
-import { appendDataSegments } from './wasm-data.js';
+/** Rows per block of the row-blocked flat tree walk (1 = off); see EmitOptions.treeBlock. Measured
+ *  (bench/results/tree-block.md): 1.3-1.6× the row-at-a-time walk on 500 depth-8 trees and 1,000
+ *  31-leaf trees at 64-256 rows; batches under 8 rows are walked row by row either way. */
+export const DEFAULT_TREE_BLOCK = 128;
+/** A block's scratch (9 · inputWidth + 8 · classes bytes per row) stays under this: wide ensembles get fewer rows per block. */
+const MAX_BLOCK_SCRATCH = 1 << 20;
+/** The largest treeBlock (its scratch is static: rows × (9 · inputWidth + 8 · classes) bytes). */
+export const MAX_TREE_BLOCK = 1024;
 
 export interface EmitOptions {
   /** The .pml source text (its SHA-256 goes into the manifest). */
@@ -52,6 +67,12 @@ export interface EmitOptions {
   treeLayout?: TreeLayout;
   /** Flat layout: trees walked side by side, 1..8 (default DEFAULT_TREE_INTERLEAVE; same results). */
   treeInterleave?: number;
+  /**
+   * Flat layout: rows per block of the row-blocked tree walk (every tree walked by a block of rows
+   * before the next tree, 8 rows side by side); 1 = off, the row-at-a-time walk with treeInterleave
+   * trees side by side (default DEFAULT_TREE_BLOCK; same results). At most MAX_TREE_BLOCK.
+   */
+  treeBlock?: number;
 }
 
 /** What the module computes: outputs (scoring) or every component's input columns (transform, docs/abi.md 3.4). */
@@ -63,6 +84,7 @@ interface Strategy {
   mlpUnroll: number;
   treeLayout: TreeLayout | null;
   treeInterleave: number;
+  treeBlock: number;
 }
 
 export interface EmitResult {
@@ -454,7 +476,13 @@ function build(
     mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
     treeLayout: options.treeLayout ?? null,
     treeInterleave: options.treeInterleave ?? DEFAULT_TREE_INTERLEAVE,
+    treeBlock: options.treeBlock ?? DEFAULT_TREE_BLOCK,
   };
+  if (!Number.isInteger(strategy.treeBlock) || strategy.treeBlock < 1 || strategy.treeBlock > MAX_TREE_BLOCK)
+    throw new CompileError(
+      'invalidModule',
+      `treeBlock must be an integer in 1..${MAX_TREE_BLOCK}, got ${strategy.treeBlock}`,
+    );
   if (
     !Number.isInteger(strategy.treeInterleave) ||
     strategy.treeInterleave < 1 ||
@@ -469,7 +497,7 @@ function build(
       'invalidModule',
       `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
     );
-  const { layouts, usedDense } = addScore(
+  const { layouts, usedDense, blockedTrees, blockRows } = addScore(
     m,
     checked,
     mod,
@@ -589,8 +617,10 @@ function build(
   }
   const gb = mod.components.filter((c) => c.kind === 'gbdt' && c.per === null);
   for (const c of gb) strategies[`trees.${c.name}`] = layouts.get(c.name)!;
-  if (gb.some((c) => layouts.get(c.name) === 'flat'))
+  if (gb.some((c) => layouts.get(c.name) === 'flat' && !blockedTrees.has(c.name)))
     strategies['trees.interleave'] = String(strategy.treeInterleave);
+  // rows per block of the row-blocked walk; absent: every row walks the trees on its own
+  if (blockedTrees.size > 0) strategies['trees.block'] = String(blockRows);
   const manifest = buildManifest(checked, mod, {
     product,
     sourceText: options.sourceText,
@@ -638,7 +668,7 @@ function addScore(
   bundle: Bundle,
   strategy: Strategy,
   product: Product,
-): { layouts: Map<string, TreeLayout>; usedDense: boolean } {
+): { layouts: Map<string, TreeLayout>; usedDense: boolean; blockedTrees: Set<string>; blockRows: number } {
   const transform = product === 'transform';
   const bundleOf = (c: ir.IrComponent): { blockWidth: number; intercept: boolean } => {
     const coef = bundle.components.get(c.name);
@@ -842,7 +872,6 @@ function addScore(
   // ---- the row loop
   const R = L.add(i32);
   const REJ = L.add(i32);
-  const ST = L.add(i32);
   const bitOf = (bitmap: Ref): Ref =>
     m.i32.and(
       m.i32.shr_u(
@@ -863,271 +892,304 @@ function addScore(
   const elemAddr = (baseLocal: number, s: S): Ref =>
     m.i32.add(get(baseLocal), m.i32.shl(get(R), m.i32.const(s === 'f64' ? 3 : 2)));
 
-  const row: Ref[] = [];
-  // read every input of the row: presence and value
-  const inP: number[] = [];
-  const inV: number[] = [];
-  const inLen: number[] = [];
-  const inLanes: (number[] | undefined)[] = [];
-  const inVecBase: (number | undefined)[] = [];
-  mod.inputs.forEach((inp, i) => {
-    const s = sOf(i);
-    const p = L.add(i32);
-    const v = L.add(wasmType(s));
-    inP.push(p);
-    inV.push(v);
-    row.push(m.local.set(p, m.select(m.i32.eqz(get(inValid[i]!)), m.i32.const(1), bitOf(get(inValid[i]!)))));
-    if (isStr(i)) {
-      // v = address of the row's bytes, len = their count (0 when missing)
-      const len = L.add(i32);
-      const start = L.add(i32);
-      inLen.push(len);
-      const off = (): Ref => m.i32.add(get(inOffsets[i]!), m.i32.shl(get(R), m.i32.const(2)));
-      row.push(m.local.set(v, get(inValues[i]!)));
-      row.push(m.local.set(len, m.i32.const(0)));
+  /**
+   * Reads every input of row R (presence and value) and runs the row checks, the first failure's
+   * status in ST. Emitted twice when trees are row-blocked (the gather pass and the scoring pass);
+   * tag keeps the second copy's labels unique.
+   */
+  const rowPrelude = (tag: string) => {
+    const row: Ref[] = [];
+    const ST = L.add(i32);
+    // read every input of the row: presence and value
+    const inP: number[] = [];
+    const inV: number[] = [];
+    const inLen: number[] = [];
+    const inLanes: (number[] | undefined)[] = [];
+    const inVecBase: (number | undefined)[] = [];
+    mod.inputs.forEach((inp, i) => {
+      const s = sOf(i);
+      const p = L.add(i32);
+      const v = L.add(wasmType(s));
+      inP.push(p);
+      inV.push(v);
       row.push(
-        m.if(
-          get(p),
-          m.block(null, [
-            m.local.set(start, m.i32.load(0, 4, off())),
-            m.local.set(len, m.i32.load(4, 4, off())),
-            m.if(
-              m.i32.or(
-                m.i32.or(m.i32.lt_s(get(start), m.i32.const(0)), m.i32.lt_s(get(len), get(start))),
-                m.i32.eqz(inb(get(inValues[i]!), get(len))),
-              ),
-              fatal(-3),
-            ),
-            m.local.set(len, m.i32.sub(get(len), get(start))),
-            m.local.set(v, m.i32.add(get(inValues[i]!), get(start))),
-          ]),
-        ),
+        m.local.set(p, m.select(m.i32.eqz(get(inValid[i]!)), m.i32.const(1), bitOf(get(inValid[i]!)))),
       );
-      return;
-    }
-    const bc = bagCols[i];
-    if (bc !== undefined) {
-      // v = first item, len = end (exclusive); a missing bag is empty
-      const len = L.add(i32);
-      inLen[i] = len;
-      const off = (): Ref => m.i32.add(get(inOffsets[i]!), m.i32.shl(get(R), m.i32.const(2)));
-      const j = L.add(i32);
-      const lp = `proml$items${i}`;
-      const bad = (): Ref =>
-        m.i32.or(
-          m.i32.or(m.i32.lt_s(get(v), m.i32.const(0)), m.i32.lt_s(get(len), get(v))),
-          m.i32.or(
-            m.i32.eqz(
-              inb64(
-                m,
-                get(bc.vv),
-                m.i64.shl(
-                  m.i64.add(m.i64.extend_u(get(len)), i64c(m, bc.elem === 'str' ? 1n : 0n)),
-                  i64c(m, 2n),
-                ),
-              ),
-            ),
-            m.i32.and(
-              m.i32.ne(get(bc.cv), m.i32.const(0)),
-              m.i32.eqz(inb(get(bc.cv), m.i32.shr_u(m.i32.add(get(len), m.i32.const(7)), m.i32.const(3)))),
-            ),
-          ),
-        );
-      const itemChecks: Ref[] = [];
-      if (bc.elem === 'str') {
-        const bs = L.add(i32);
-        const be = L.add(i32);
-        itemChecks.push(
-          m.local.set(j, get(v)),
-          m.block(`${lp}$done`, [
-            m.loop(
-              lp,
-              m.block(null, [
-                m.br(`${lp}$done`, m.i32.ge_s(get(j), get(len))),
-                m.local.set(bs, m.i32.load(0, 4, m.i32.add(get(bc.vv), m.i32.shl(get(j), m.i32.const(2))))),
-                m.local.set(be, m.i32.load(4, 4, m.i32.add(get(bc.vv), m.i32.shl(get(j), m.i32.const(2))))),
-                m.if(
-                  m.i32.or(
-                    m.i32.or(m.i32.lt_s(get(bs), m.i32.const(0)), m.i32.lt_s(get(be), get(bs))),
-                    m.i32.eqz(inb(get(bc.da), get(be))),
-                  ),
-                  fatal(-3),
-                ),
-                m.local.set(j, m.i32.add(get(j), m.i32.const(1))),
-                m.br(lp),
-              ]),
-            ),
-          ]),
-        );
-      }
-      row.push(m.local.set(v, m.i32.const(0)));
-      row.push(m.local.set(len, m.i32.const(0)));
-      row.push(
-        m.if(
-          get(p),
-          m.block(null, [
-            m.local.set(v, m.i32.load(0, 4, off())),
-            m.local.set(len, m.i32.load(4, 4, off())),
-            m.if(bad(), fatal(-3)),
-            ...itemChecks,
-          ]),
-        ),
-      );
-      return;
-    }
-    inLen.push(-1);
-    if (inp.type.k === 'entity') {
-      row.push(m.local.set(v, m.i32.const(0)));
-      return;
-    }
-    const nv = vecN(i);
-    if (nv > 0) {
-      const size = s === 'f64' ? 8 : 4;
-      const base = L.add(i32);
-      row.push(m.local.set(base, m.i32.add(get(inValues[i]!), m.i32.mul(get(R), m.i32.const(nv * size)))));
-      const lanes = [v];
-      for (let k = 1; k < nv; k++) lanes.push(L.add(wasmType(s)));
-      lanes.forEach((l, k) =>
+      if (isStr(i)) {
+        // v = address of the row's bytes, len = their count (0 when missing)
+        const len = L.add(i32);
+        const start = L.add(i32);
+        inLen.push(len);
+        const off = (): Ref => m.i32.add(get(inOffsets[i]!), m.i32.shl(get(R), m.i32.const(2)));
+        row.push(m.local.set(v, get(inValues[i]!)));
+        row.push(m.local.set(len, m.i32.const(0)));
         row.push(
-          m.local.set(l, s === 'f64' ? m.f64.load(k * 8, 8, get(base)) : m.f32.load(k * 4, 4, get(base))),
-        ),
-      );
-      inLanes[i] = lanes;
-      inVecBase[i] = base;
-      return;
-    }
-    let load: Ref;
-    if (s === 'bool') load = bitOf(get(inValues[i]!));
-    else if (s === 'f32') load = m.f32.load(0, 4, elemAddr(inValues[i]!, s));
-    else if (s === 'f64') load = m.f64.load(0, 8, elemAddr(inValues[i]!, s));
-    else load = m.i32.load(0, 4, elemAddr(inValues[i]!, s));
-    row.push(m.local.set(v, load));
-  });
-  const blockRow = new Map<string, { present: number; base: number; intercept: boolean }>();
-  for (const b of blockCols) {
-    const present = L.add(i32);
-    const base = L.add(i32);
-    const entityP = inP[b.c.per!]!;
-    row.push(
-      m.local.set(
-        present,
-        m.i32.and(get(entityP), m.select(m.i32.eqz(get(b.va)), m.i32.const(1), bitOf(get(b.va)))),
-      ),
-    );
-    row.push(m.local.set(base, m.i32.add(get(b.vv), m.i32.mul(get(R), m.i32.const(b.width * 8)))));
-    blockRow.set(b.c.name, { present, base, intercept: b.intercept });
-  }
-  // row checks, in column order, first failure wins (docs/abi.md 3.3)
-  const checks: Ref[] = [m.local.set(ST, m.i32.const(0))];
-  const CHK = 'proml$checks';
-  const reject = (i: number, code: number): Ref =>
-    m.block(null, [m.local.set(ST, m.i32.const((i << 16) | code)), m.br(CHK)]);
-  const catIdx: number[] = [];
-  mod.inputs.forEach((inp, i) => {
-    const ci = checkedInput(checked, mod, i);
-    const s = sOf(i);
-    if (ci.required) {
-      checks.push(
-        m.if(
-          m.i32.eqz(get(inP[i]!)),
-          m.block(null, [
-            m.local.set(ST, m.i32.const((i << 16) | ROW_ERRORS.requiredMissing.code)),
-            m.br(CHK),
-          ]),
-        ),
-      );
-    }
-    catIdx.push(-1);
-    if (inp.type.k === 'entity') return;
-    const bc = bagCols[i];
-    if (bc !== undefined) {
-      if (bc.elem === 'str') {
-        const j = L.add(i32);
-        const lp = `proml$utf8${i}`;
-        const it = itemAccess(m, bc, j);
-        checks.push(
-          m.local.set(j, get(inV[i]!)),
-          m.block(`${lp}$done`, [
-            m.loop(
-              lp,
-              m.block(null, [
-                m.br(`${lp}$done`, m.i32.ge_s(get(j), get(inLen[i]!))),
-                m.if(
-                  m.i32.and(it.valid(), m.i32.eqz(m.call(textFn('utf8Valid'), [it.ptr(), it.len()], i32))),
-                  reject(i, ROW_ERRORS.invalidUtf8.code),
-                ),
-                m.local.set(j, m.i32.add(get(j), m.i32.const(1))),
-                m.br(lp),
-              ]),
-            ),
-          ]),
-        );
-      }
-      return;
-    }
-    if (isStr(i)) {
-      checks.push(
-        m.if(
-          m.i32.and(
-            get(inP[i]!),
-            m.i32.eqz(m.call(textFn('utf8Valid'), [get(inV[i]!), get(inLen[i]!)], i32)),
-          ),
-          reject(i, ROW_ERRORS.invalidUtf8.code),
-        ),
-      );
-      const decl = checked.inputs[i]!.declared;
-      if (decl.kind === 'category') {
-        const labels = decl.labels ?? [];
-        const idx = L.add(i32);
-        catIdx[i] = idx;
-        checks.push(m.local.set(idx, m.i32.const(labels.length)));
-        checks.push(
           m.if(
-            get(inP[i]!),
-            matchLabels(m, pool, textFn, labels, get(inV[i]!), get(inLen[i]!), idx, {
-              p: L.add(i32),
-              h: L.add(i32),
-              e: L.add(i32),
-              l: L.add(i32),
-              label: `proml$match${i}`,
-            }),
+            get(p),
+            m.block(null, [
+              m.local.set(start, m.i32.load(0, 4, off())),
+              m.local.set(len, m.i32.load(4, 4, off())),
+              m.if(
+                m.i32.or(
+                  m.i32.or(m.i32.lt_s(get(start), m.i32.const(0)), m.i32.lt_s(get(len), get(start))),
+                  m.i32.eqz(inb(get(inValues[i]!), get(len))),
+                ),
+                fatal(-3),
+              ),
+              m.local.set(len, m.i32.sub(get(len), get(start))),
+              m.local.set(v, m.i32.add(get(inValues[i]!), get(start))),
+            ]),
           ),
         );
-        const u = checked.inputs[i]!.unknown;
-        if (u !== null && u.kind === 'error')
-          checks.push(
-            m.if(
-              m.i32.and(get(inP[i]!), m.i32.eq(get(idx), m.i32.const(labels.length))),
-              reject(i, ROW_ERRORS.unknownCategory.code),
+        return;
+      }
+      const bc = bagCols[i];
+      if (bc !== undefined) {
+        // v = first item, len = end (exclusive); a missing bag is empty
+        const len = L.add(i32);
+        inLen[i] = len;
+        const off = (): Ref => m.i32.add(get(inOffsets[i]!), m.i32.shl(get(R), m.i32.const(2)));
+        const j = L.add(i32);
+        const lp = `proml$items${i}${tag}`;
+        const bad = (): Ref =>
+          m.i32.or(
+            m.i32.or(m.i32.lt_s(get(v), m.i32.const(0)), m.i32.lt_s(get(len), get(v))),
+            m.i32.or(
+              m.i32.eqz(
+                inb64(
+                  m,
+                  get(bc.vv),
+                  m.i64.shl(
+                    m.i64.add(m.i64.extend_u(get(len)), i64c(m, bc.elem === 'str' ? 1n : 0n)),
+                    i64c(m, 2n),
+                  ),
+                ),
+              ),
+              m.i32.and(
+                m.i32.ne(get(bc.cv), m.i32.const(0)),
+                m.i32.eqz(inb(get(bc.cv), m.i32.shr_u(m.i32.add(get(len), m.i32.const(7)), m.i32.const(3)))),
+              ),
             ),
           );
+        const itemChecks: Ref[] = [];
+        if (bc.elem === 'str') {
+          const bs = L.add(i32);
+          const be = L.add(i32);
+          itemChecks.push(
+            m.local.set(j, get(v)),
+            m.block(`${lp}$done`, [
+              m.loop(
+                lp,
+                m.block(null, [
+                  m.br(`${lp}$done`, m.i32.ge_s(get(j), get(len))),
+                  m.local.set(bs, m.i32.load(0, 4, m.i32.add(get(bc.vv), m.i32.shl(get(j), m.i32.const(2))))),
+                  m.local.set(be, m.i32.load(4, 4, m.i32.add(get(bc.vv), m.i32.shl(get(j), m.i32.const(2))))),
+                  m.if(
+                    m.i32.or(
+                      m.i32.or(m.i32.lt_s(get(bs), m.i32.const(0)), m.i32.lt_s(get(be), get(bs))),
+                      m.i32.eqz(inb(get(bc.da), get(be))),
+                    ),
+                    fatal(-3),
+                  ),
+                  m.local.set(j, m.i32.add(get(j), m.i32.const(1))),
+                  m.br(lp),
+                ]),
+              ),
+            ]),
+          );
+        }
+        row.push(m.local.set(v, m.i32.const(0)));
+        row.push(m.local.set(len, m.i32.const(0)));
+        row.push(
+          m.if(
+            get(p),
+            m.block(null, [
+              m.local.set(v, m.i32.load(0, 4, off())),
+              m.local.set(len, m.i32.load(4, 4, off())),
+              m.if(bad(), fatal(-3)),
+              ...itemChecks,
+            ]),
+          ),
+        );
+        return;
       }
-      return;
-    }
-    if (ci.range !== null && s !== 'bool') {
-      const lo = s === 'f32' ? Math.fround(ci.range.lo) : ci.range.lo;
-      const hi = s === 'f32' ? Math.fround(ci.range.hi) : ci.range.hi;
-      const x = (l: number): Ref =>
-        s === 'f64'
-          ? get(l, binaryen.f64)
-          : s === 'f32'
-            ? m.f64.promote(get(l, binaryen.f32))
-            : m.f64.convert_s.i32(get(l));
-      let ok: Ref | null = null;
-      for (const l of inLanes[i] ?? [inV[i]!]) {
-        const one = m.i32.and(m.f64.ge(x(l), m.f64.const(lo)), m.f64.le(x(l), m.f64.const(hi)));
-        ok = ok === null ? one : m.i32.and(ok, one);
+      inLen.push(-1);
+      if (inp.type.k === 'entity') {
+        row.push(m.local.set(v, m.i32.const(0)));
+        return;
       }
-      checks.push(
-        m.if(
-          m.i32.and(get(inP[i]!), m.i32.eqz(ok!)),
-          m.block(null, [m.local.set(ST, m.i32.const((i << 16) | ROW_ERRORS.outOfRange.code)), m.br(CHK)]),
+      const nv = vecN(i);
+      if (nv > 0) {
+        const size = s === 'f64' ? 8 : 4;
+        const base = L.add(i32);
+        row.push(m.local.set(base, m.i32.add(get(inValues[i]!), m.i32.mul(get(R), m.i32.const(nv * size)))));
+        const lanes = [v];
+        for (let k = 1; k < nv; k++) lanes.push(L.add(wasmType(s)));
+        lanes.forEach((l, k) =>
+          row.push(
+            m.local.set(l, s === 'f64' ? m.f64.load(k * 8, 8, get(base)) : m.f32.load(k * 4, 4, get(base))),
+          ),
+        );
+        inLanes[i] = lanes;
+        inVecBase[i] = base;
+        return;
+      }
+      let load: Ref;
+      if (s === 'bool') load = bitOf(get(inValues[i]!));
+      else if (s === 'f32') load = m.f32.load(0, 4, elemAddr(inValues[i]!, s));
+      else if (s === 'f64') load = m.f64.load(0, 8, elemAddr(inValues[i]!, s));
+      else load = m.i32.load(0, 4, elemAddr(inValues[i]!, s));
+      row.push(m.local.set(v, load));
+    });
+    const blockRow = new Map<string, { present: number; base: number; intercept: boolean }>();
+    for (const b of blockCols) {
+      const present = L.add(i32);
+      const base = L.add(i32);
+      const entityP = inP[b.c.per!]!;
+      row.push(
+        m.local.set(
+          present,
+          m.i32.and(get(entityP), m.select(m.i32.eqz(get(b.va)), m.i32.const(1), bitOf(get(b.va)))),
         ),
       );
+      row.push(m.local.set(base, m.i32.add(get(b.vv), m.i32.mul(get(R), m.i32.const(b.width * 8)))));
+      blockRow.set(b.c.name, { present, base, intercept: b.intercept });
     }
-  });
-  row.push(m.block(CHK, checks));
+    // row checks, in column order, first failure wins (docs/abi.md 3.3)
+    const checks: Ref[] = [m.local.set(ST, m.i32.const(0))];
+    const CHK = `proml$checks${tag}`;
+    const reject = (i: number, code: number): Ref =>
+      m.block(null, [m.local.set(ST, m.i32.const((i << 16) | code)), m.br(CHK)]);
+    const catIdx: number[] = [];
+    mod.inputs.forEach((inp, i) => {
+      const ci = checkedInput(checked, mod, i);
+      const s = sOf(i);
+      if (ci.required) {
+        checks.push(
+          m.if(
+            m.i32.eqz(get(inP[i]!)),
+            m.block(null, [
+              m.local.set(ST, m.i32.const((i << 16) | ROW_ERRORS.requiredMissing.code)),
+              m.br(CHK),
+            ]),
+          ),
+        );
+      }
+      catIdx.push(-1);
+      if (inp.type.k === 'entity') return;
+      const bc = bagCols[i];
+      if (bc !== undefined) {
+        if (bc.elem === 'str') {
+          const j = L.add(i32);
+          const lp = `proml$utf8${i}${tag}`;
+          const it = itemAccess(m, bc, j);
+          checks.push(
+            m.local.set(j, get(inV[i]!)),
+            m.block(`${lp}$done`, [
+              m.loop(
+                lp,
+                m.block(null, [
+                  m.br(`${lp}$done`, m.i32.ge_s(get(j), get(inLen[i]!))),
+                  m.if(
+                    m.i32.and(it.valid(), m.i32.eqz(m.call(textFn('utf8Valid'), [it.ptr(), it.len()], i32))),
+                    reject(i, ROW_ERRORS.invalidUtf8.code),
+                  ),
+                  m.local.set(j, m.i32.add(get(j), m.i32.const(1))),
+                  m.br(lp),
+                ]),
+              ),
+            ]),
+          );
+        }
+        return;
+      }
+      if (isStr(i)) {
+        checks.push(
+          m.if(
+            m.i32.and(
+              get(inP[i]!),
+              m.i32.eqz(m.call(textFn('utf8Valid'), [get(inV[i]!), get(inLen[i]!)], i32)),
+            ),
+            reject(i, ROW_ERRORS.invalidUtf8.code),
+          ),
+        );
+        const decl = checked.inputs[i]!.declared;
+        if (decl.kind === 'category') {
+          const labels = decl.labels ?? [];
+          const idx = L.add(i32);
+          catIdx[i] = idx;
+          checks.push(m.local.set(idx, m.i32.const(labels.length)));
+          checks.push(
+            m.if(
+              get(inP[i]!),
+              matchLabels(m, pool, textFn, labels, get(inV[i]!), get(inLen[i]!), idx, {
+                p: L.add(i32),
+                h: L.add(i32),
+                e: L.add(i32),
+                l: L.add(i32),
+                label: `proml$match${i}${tag}`,
+              }),
+            ),
+          );
+          const u = checked.inputs[i]!.unknown;
+          if (u !== null && u.kind === 'error')
+            checks.push(
+              m.if(
+                m.i32.and(get(inP[i]!), m.i32.eq(get(idx), m.i32.const(labels.length))),
+                reject(i, ROW_ERRORS.unknownCategory.code),
+              ),
+            );
+        }
+        return;
+      }
+      if (ci.range !== null && s !== 'bool') {
+        const lo = s === 'f32' ? Math.fround(ci.range.lo) : ci.range.lo;
+        const hi = s === 'f32' ? Math.fround(ci.range.hi) : ci.range.hi;
+        const x = (l: number): Ref =>
+          s === 'f64'
+            ? get(l, binaryen.f64)
+            : s === 'f32'
+              ? m.f64.promote(get(l, binaryen.f32))
+              : m.f64.convert_s.i32(get(l));
+        let ok: Ref | null = null;
+        for (const l of inLanes[i] ?? [inV[i]!]) {
+          const one = m.i32.and(m.f64.ge(x(l), m.f64.const(lo)), m.f64.le(x(l), m.f64.const(hi)));
+          ok = ok === null ? one : m.i32.and(ok, one);
+        }
+        checks.push(
+          m.if(
+            m.i32.and(get(inP[i]!), m.i32.eqz(ok!)),
+            m.block(null, [m.local.set(ST, m.i32.const((i << 16) | ROW_ERRORS.outOfRange.code)), m.br(CHK)]),
+          ),
+        );
+      }
+    });
+    row.push(m.block(CHK, checks));
+    return { row, ST, inP, inV, inLen, inLanes, inVecBase, catIdx, blockRow };
+  };
+  const { row, ST, inP, inV, inLen, inLanes, inVecBase, catIdx, blockRow } = rowPrelude('');
   row.push(m.i32.store(0, 4, m.i32.add(get(STATUS), m.i32.shl(get(R), m.i32.const(2))), get(ST)));
+
+  // row-blocked tree ensembles: which gbdt components, their block scratch (see blockedTreeComponents)
+  const blocked = transform ? [] : blockedTreeComponents(mod, bundle, strategy);
+  const BLK = blocked.length > 0 ? { start: L.add(i32), rel: L.add(i32), rows: L.add(i32) } : null;
+  // rows per block: treeBlock, fewer when the block's scratch would pass MAX_BLOCK_SCRATCH bytes
+  const blockRows = Math.max(
+    1,
+    Math.min(
+      strategy.treeBlock,
+      ...blocked.map((b) => Math.floor(MAX_BLOCK_SCRATCH / (9 * b.c.inputWidth + 8 * b.c.outputWidth))),
+    ),
+  );
+  const scratch = new Map<string, BlockScratch>();
+  for (const b of blocked)
+    scratch.set(b.c.name, {
+      x: pool.reserve(blockRows * 8 * b.c.inputWidth),
+      miss: pool.reserve(blockRows * b.c.inputWidth),
+      out: pool.reserve(blockRows * 8 * b.c.outputWidth),
+    });
+  const blockedFor = (mode: 'gather' | 'read'): BlockedTrees | null =>
+    BLK === null ? null : { mode, rel: BLK.rel, comps: scratch };
 
   // accepted row: the DAG in node order
   const vals: Val[] = [];
@@ -1144,6 +1206,7 @@ function addScore(
     pre,
     bundle,
     strategy,
+    blockedFor('read'),
   );
   for (const n of mod.nodes) vals.push(g.node(n, vals, mod, weightAddr));
   // transform module (docs/abi.md 3.4): every component's input columns, in buffers the module allocates
@@ -1305,17 +1368,117 @@ function addScore(
   );
 
   row.push(...rowEnd);
-  const loop = m.block('proml$done', [
-    m.loop(
-      'proml$row',
-      m.block(null, [
-        m.br('proml$done', m.i32.ge_u(get(R), get(N))),
-        ...row,
-        m.local.set(R, m.i32.add(get(R), m.i32.const(1))),
-        m.br('proml$row'),
-      ]),
-    ),
-  ]);
+  const rowLoop = (label: string, end: Ref, code: Ref[]): Ref =>
+    m.block(`${label}$done`, [
+      m.loop(
+        label,
+        m.block(null, [
+          m.br(`${label}$done`, m.i32.ge_u(get(R), end)),
+          ...code,
+          m.local.set(R, m.i32.add(get(R), m.i32.const(1))),
+          m.br(label),
+        ]),
+      ),
+    ]);
+  let loop: Ref;
+  if (BLK === null) loop = rowLoop('proml$row', get(N), row);
+  else {
+    // Rows in blocks of blockRows: (1) the gather pass reads and checks each row and stores
+    // the blocked ensembles' feature cells of accepted rows (the nodes they depend on, nothing else);
+    // (2) each ensemble is walked tree-major over the block (emitBlockedTrees); (3) the scoring pass
+    // runs the whole row as usual, reading its margins from the block instead of walking the trees.
+    const pass1 = rowPrelude('$g');
+    const body1: Ref[] = [];
+    const g1 = new Gen(
+      m,
+      L,
+      body1,
+      kernelFn,
+      textFn,
+      pool,
+      {
+        p: pass1.inP,
+        v: pass1.inV,
+        len: pass1.inLen,
+        cat: pass1.catIdx,
+        bag: bagCols,
+        lanes: pass1.inLanes,
+        vecBase: pass1.inVecBase,
+      },
+      pass1.blockRow,
+      pre,
+      bundle,
+      strategy,
+      blockedFor('gather'),
+      'g',
+    );
+    const needed = new Set(blocked.flatMap((b) => [...b.ancestors]));
+    const vals1: Val[] = [];
+    for (const n of mod.nodes) vals1.push(needed.has(n.id) ? g1.node(n, vals1, mod, weightAddr) : NO_VALUE);
+    const arena1 = g1.usesArena ? L.add(i32) : -1;
+    const gather: Ref[] = [
+      m.local.set(BLK.rel, m.i32.sub(get(R), get(BLK.start))),
+      ...pass1.row,
+      m.if(
+        m.i32.eqz(get(pass1.ST)),
+        m.block(null, [
+          ...(arena1 >= 0 ? [m.local.set(arena1, m.global.get('proml$heap', i32))] : []),
+          ...body1,
+          ...(arena1 >= 0 ? [m.global.set('proml$heap', get(arena1))] : []),
+        ]),
+      ),
+    ];
+    const end = L.add(i32);
+    let labels = 0;
+    const env: TreeEnv = {
+      m,
+      addLocal: (t) => L.add(t),
+      addData: (bytes) => pool.add(bytes),
+      fresh: (p) => `${p}$blk${labels++}`,
+    };
+    const kernels: Ref[] = [];
+    for (const b of blocked) {
+      const sc = scratch.get(b.c.name)!;
+      const W = b.c.inputWidth;
+      const [lx, lm, lo] = [L.add(i32), L.add(i32), L.add(i32)];
+      kernels.push(
+        m.local.set(lx, m.i32.const(sc.x)),
+        m.local.set(lm, m.i32.const(sc.miss)),
+        m.local.set(lo, m.i32.const(sc.out)),
+        emitBlockedTrees(env, b.coef, W, lx, lm, lo, BLK.rows, blockRows, strategy.treeInterleave),
+      );
+    }
+    loop = m.block('proml$blocks$done', [
+      m.loop(
+        'proml$blocks',
+        m.block(null, [
+          m.br('proml$blocks$done', m.i32.ge_u(get(R), get(N))),
+          m.local.set(BLK.start, get(R)),
+          m.local.set(
+            end,
+            m.select(
+              m.i32.lt_u(m.i32.sub(get(N), get(R)), m.i32.const(blockRows)),
+              get(N),
+              m.i32.add(get(R), m.i32.const(blockRows)),
+            ),
+          ),
+          m.local.set(BLK.rows, m.i32.sub(get(end), get(R))),
+          ...blocked.map((b) =>
+            m.memory.fill(
+              m.i32.const(scratch.get(b.c.name)!.miss),
+              m.i32.const(1),
+              m.i32.mul(get(BLK.rows), m.i32.const(b.c.inputWidth)),
+            ),
+          ),
+          rowLoop('proml$gather', get(end), gather),
+          ...kernels,
+          m.local.set(R, get(BLK.start)),
+          rowLoop('proml$row', get(end), [m.local.set(BLK.rel, m.i32.sub(get(R), get(BLK.start))), ...row]),
+          m.br('proml$blocks'),
+        ]),
+      ),
+    ]);
+  }
   m.addFunction(
     'proml$score',
     binaryen.createType([i32, i32, i32, i32]),
@@ -1327,7 +1490,12 @@ function addScore(
       i32,
     ),
   );
-  return { layouts: g.layouts, usedDense: g.usedDense };
+  return {
+    layouts: g.layouts,
+    usedDense: g.usedDense,
+    blockedTrees: new Set(blocked.map((b) => b.c.name)),
+    blockRows,
+  };
 }
 
 /** The buffers of a bag input (locals), and the local holding its most items in one row. */
@@ -1480,6 +1648,58 @@ function checkedInput(
   return { required: c.required, range: c.range };
 }
 
+/** Where a row-blocked ensemble's block lives: f64 cells [rows][W], u8 missing flags [rows][W], f64 margins [rows][classes]. */
+interface BlockScratch {
+  x: number;
+  miss: number;
+  out: number;
+}
+
+/** Row-blocked ensembles as one Gen sees them: the gather pass stores cells, the scoring pass reads margins. */
+interface BlockedTrees {
+  mode: 'gather' | 'read';
+  /** i32 local: the row's index in its block. */
+  rel: number;
+  comps: Map<string, BlockScratch>;
+}
+
+/** A value slot the gather pass never fills (nodes the blocked ensembles do not depend on). */
+const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
+
+/**
+ * The gbdt components the scoring module walks row-blocked: treeBlock > 1, global, flat layout, and
+ * features that depend on no other component (the gather pass evaluates only the nodes the
+ * features depend on: ancestors, which includes the component node itself).
+ */
+function blockedTreeComponents(
+  mod: ir.Module,
+  bundle: Bundle,
+  strategy: Strategy,
+): { c: ir.IrComponent; coef: Extract<ComponentCoefficients, { kind: 'gbdt' }>; ancestors: Set<number> }[] {
+  if (strategy.treeBlock <= 1) return [];
+  const out: ReturnType<typeof blockedTreeComponents> = [];
+  for (const n of mod.nodes) {
+    if (n.op !== 'component') continue;
+    const c = mod.components[n.attrs.component!]!;
+    const coef = bundle.components.get(c.name);
+    if (c.kind !== 'gbdt' || c.per !== null || coef?.kind !== 'gbdt') continue;
+    if ((strategy.treeLayout ?? defaultTreeLayout(coef)) !== 'flat') continue;
+    const ancestors = new Set<number>([n.id]);
+    const stack = [...n.args];
+    let pure = true;
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (ancestors.has(id)) continue;
+      ancestors.add(id);
+      const a = mod.nodes[id]!;
+      if (a.op === 'component') pure = false;
+      stack.push(...a.args);
+    }
+    if (pure) out.push({ c, coef, ancestors });
+  }
+  return out;
+}
+
 /** Code for one node at a time: each node's value (and presence) goes into fresh locals. */
 class Gen {
   constructor(
@@ -1503,11 +1723,15 @@ class Gen {
     private readonly pre: Ref[],
     private readonly bundle: Bundle,
     private readonly options: Strategy,
+    /** Row-blocked ensembles (null: none); see addScore. */
+    private readonly blockedTrees: BlockedTrees | null = null,
+    /** Keeps labels unique when two Gens emit into one function. */
+    private readonly labelPrefix = '',
   ) {}
 
   private labelCount = 0;
   private fresh(what: string): string {
-    return `proml$${what}${this.labelCount++}`;
+    return `proml$${what}${this.labelPrefix}${this.labelCount++}`;
   }
 
   /** for each non-null item j of bag value v: body (j is a local). */
@@ -2025,7 +2249,7 @@ class Gen {
           h: this.L.add(i32),
           e: this.L.add(i32),
           l: this.L.add(i32),
-          label: `proml$lookup${this.matchCount++}`,
+          label: `proml$lookup${this.labelPrefix}${this.matchCount++}`,
         });
         this.out.push(v.p === null ? match : m.if(this.p(v)!, match));
         // a missing string looks up as the OOV slot (present)
@@ -2042,7 +2266,7 @@ class Gen {
           h: this.L.add(i32),
           e: this.L.add(i32),
           l: this.L.add(i32),
-          label: `proml$vocab${this.matchCount++}`,
+          label: `proml$vocab${this.labelPrefix}${this.matchCount++}`,
         });
         this.out.push(v.p === null ? match : m.if(this.p(v)!, match));
         return { v: idx, p: null, s: 'i32' };
@@ -2540,7 +2764,13 @@ class Gen {
     const c = mod.components[n.attrs.component!]!;
     const coef = this.bundle.components.get(c.name)!;
     let margins: number[];
-    if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
+    const blocked = coef.kind === 'gbdt' ? this.blockedTrees?.comps.get(c.name) : undefined;
+    if (blocked !== undefined && this.blockedTrees!.mode === 'gather') {
+      this.gatherTreeCells(c, vals, mod, blocked);
+      return NO_VALUE;
+    }
+    if (blocked !== undefined) margins = this.blockedMargins(c, blocked);
+    else if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
     else if (coef.kind === 'gbdt') margins = this.gbdt(c, coef, vals, mod);
     else {
       margins = [];
@@ -3031,29 +3261,15 @@ class Gen {
     const miss = this.pool.reserve(W);
     const out = this.pool.reserve(8 * c.outputWidth);
     this.out.push(m.memory.fill(m.i32.const(miss), m.i32.const(1), m.i32.const(W)));
-    for (const f of c.features) {
-      const v = vals[f.node]!;
-      const t = mod.nodes[f.node]!.type;
-      const stores: Ref[] = [];
-      if (t.k === 'cat') {
-        stores.push(m.f64.store(8 * f.offset, 8, m.i32.const(x), m.f64.convert_u.i32(m.local.get(v.v, i32))));
-        stores.push(m.i32.store8(f.offset, 1, m.i32.const(miss), m.i32.const(0)));
-      } else
-        (v.lanes ?? [v.v]).forEach((l, k) => {
-          stores.push(
-            m.f64.store(
-              8 * (f.offset + k),
-              8,
-              m.i32.const(x),
-              this.laneF64({ ...v, lanes: undefined, v: l }, 0),
-            ),
-          );
-          stores.push(m.i32.store8(f.offset + k, 1, m.i32.const(miss), m.i32.const(0)));
-        });
-      this.out.push(
-        v.p === null ? m.block(null, stores) : m.if(m.local.get(v.p, i32), m.block(null, stores)),
-      );
-    }
+    this.out.push(
+      ...this.treeFeatureStores(
+        c,
+        vals,
+        mod,
+        () => m.i32.const(x),
+        () => m.i32.const(miss),
+      ),
+    );
     coef.base.forEach((b, q) => this.out.push(m.f64.store(8 * q, 8, m.i32.const(out), m.f64.const(b))));
     const [lx, lm, lo] = [this.L.add(i32), this.L.add(i32), this.L.add(i32)];
     this.out.push(
@@ -3081,6 +3297,77 @@ class Gen {
     return Array.from(
       { length: c.outputWidth },
       (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(out))), null).v,
+    );
+  }
+
+  /** Stores the present features of a gbdt row: f64 cells at x + 8 · column, missing flag 0 at miss + column. */
+  private treeFeatureStores(
+    c: ir.IrComponent,
+    vals: Val[],
+    mod: ir.Module,
+    x: () => Ref,
+    miss: () => Ref,
+  ): Ref[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const out: Ref[] = [];
+    for (const f of c.features) {
+      const v = vals[f.node]!;
+      const t = mod.nodes[f.node]!.type;
+      const stores: Ref[] = [];
+      if (t.k === 'cat') {
+        stores.push(m.f64.store(8 * f.offset, 8, x(), m.f64.convert_u.i32(m.local.get(v.v, i32))));
+        stores.push(m.i32.store8(f.offset, 1, miss(), m.i32.const(0)));
+      } else
+        (v.lanes ?? [v.v]).forEach((l, k) => {
+          stores.push(
+            m.f64.store(8 * (f.offset + k), 8, x(), this.laneF64({ ...v, lanes: undefined, v: l }, 0)),
+          );
+          stores.push(m.i32.store8(f.offset + k, 1, miss(), m.i32.const(0)));
+        });
+      out.push(v.p === null ? m.block(null, stores) : m.if(m.local.get(v.p, i32), m.block(null, stores)));
+    }
+    return out;
+  }
+
+  /** Row-blocked gbdt, gather pass: the row's cells into its row of the block (flags preset to missing). */
+  private gatherTreeCells(c: ir.IrComponent, vals: Val[], mod: ir.Module, sc: BlockScratch): void {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const W = c.inputWidth;
+    const [xr, mr] = [this.L.add(i32), this.L.add(i32)];
+    const rel = (): Ref => m.local.get(this.blockedTrees!.rel, i32);
+    this.out.push(
+      m.local.set(xr, m.i32.add(m.i32.const(sc.x), m.i32.mul(rel(), m.i32.const(8 * W)))),
+      m.local.set(mr, m.i32.add(m.i32.const(sc.miss), m.i32.mul(rel(), m.i32.const(W)))),
+      ...this.treeFeatureStores(
+        c,
+        vals,
+        mod,
+        () => m.local.get(xr, i32),
+        () => m.local.get(mr, i32),
+      ),
+    );
+  }
+
+  /** Row-blocked gbdt, scoring pass: the row's margins, computed by the block's walk, rounded to f32. */
+  private blockedMargins(c: ir.IrComponent, sc: BlockScratch): number[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    this.layouts.set(c.name, 'flat');
+    const row = this.L.add(i32);
+    this.out.push(
+      m.local.set(
+        row,
+        m.i32.add(
+          m.i32.const(sc.out),
+          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(8 * c.outputWidth)),
+        ),
+      ),
+    );
+    return Array.from(
+      { length: c.outputWidth },
+      (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.local.get(row, i32))), null).v,
     );
   }
 

@@ -402,19 +402,41 @@ export function flatTreeData(coef: Gbdt): { bytes: Uint8Array; tableOffset: numb
   return { bytes, tableOffset, trees: coef.trees.length };
 }
 
-function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number, interleave = 1): Ref {
-  const { m } = env;
+/** The flat layout placed in memory: records and root table, then u32 walk steps per interleaved
+ *  group (the deepest of its G trees), then u32 depth per tree (the row-blocked walk's steps). */
+interface FlatPlaced {
+  B: number;
+  tableOffset: number;
+  trees: number;
+  G: number;
+  groups: number;
+  stepsOffset: number;
+  depthsOffset: number;
+}
+
+function placeFlat(env: TreeEnv, coef: Gbdt, interleave: number): FlatPlaced {
   const { bytes: records, tableOffset, trees } = flatTreeData(coef);
   const G = Math.max(1, Math.min(MAX_INTERLEAVE, Math.floor(interleave)));
   const groups = G > 1 ? Math.floor(trees / G) : 0;
-  // interleaved groups: u32 walk steps per group (the deepest of its trees) after the root table
   const stepsOffset = records.length;
-  const bytes = new Uint8Array(stepsOffset + 4 * groups);
+  const depthsOffset = stepsOffset + 4 * groups;
+  const bytes = new Uint8Array(depthsOffset + 4 * trees);
   bytes.set(records);
   const depths = coef.trees.map(treeDepth);
   const steps = new Uint32Array(bytes.buffer, stepsOffset, groups);
   for (let gi = 0; gi < groups; gi++) steps[gi] = Math.max(...depths.slice(gi * G, gi * G + G));
-  const B = env.addData(bytes);
+  new Uint32Array(bytes.buffer, depthsOffset, trees).set(depths);
+  return { B: env.addData(bytes), tableOffset, trees, G, groups, stepsOffset, depthsOffset };
+}
+
+function emitFlat(env: TreeEnv, coef: Gbdt, x: number, miss: number, out: number, interleave = 1): Ref {
+  return emitFlatWalk(env, coef, placeFlat(env, coef, interleave), x, miss, out);
+}
+
+/** One row's walk over the placed flat layout: groups of G trees side by side, then the remaining trees one by one. */
+function emitFlatWalk(env: TreeEnv, coef: Gbdt, P: FlatPlaced, x: number, miss: number, out: number): Ref {
+  const { m } = env;
+  const { B, tableOffset, trees, G, groups, stepsOffset } = P;
   const grouped =
     groups > 0 ? emitInterleaved(env, coef, B, tableOffset, stepsOffset, groups, G, x, miss, out) : null;
   const i32 = binaryen.i32;
@@ -511,62 +533,16 @@ function emitInterleaved(
 ): Ref {
   const { m } = env;
   const i32 = binaryen.i32;
-  const f64 = binaryen.f64;
   const get = (l: number): Ref => m.local.get(l, i32);
   const tp = env.addLocal(i32);
   const sp = env.addLocal(i32);
   const n = env.addLocal(i32);
   const hasCategorical = coef.trees.some((tr) => tr.nodes.some((nd) => nd.split === 'categorical'));
-  const lanes = Array.from({ length: G }, () => ({
-    p: env.addLocal(i32),
-    w: env.addLocal(i32),
-    f: env.addLocal(i32),
-    v: env.addLocal(f64),
-    k: hasCategorical ? env.addLocal(i32) : -1,
-  }));
+  const lanes = Array.from({ length: G }, () => newLane(env, hasCategorical));
   const groupLoop = env.fresh('proml$trees$group');
   const stepLoop = env.fresh('proml$trees$step');
   const stepDone = env.fresh('proml$trees$steps');
-  const advance = (l: (typeof lanes)[number]): Ref[] => {
-    const numeric = (): Ref => m.f64.lt(m.local.get(l.v, f64), m.f64.load(B, 8, get(l.p)));
-    const test = hasCategorical
-      ? m.if(
-          m.i32.and(get(l.w), m.i32.const(FLAG_CATEGORICAL)),
-          bitsetTest(
-            m,
-            () => m.local.get(l.v, f64),
-            l.k,
-            m.i32.load(B, 4, get(l.p)),
-            B,
-            () => m.i32.load(B + 4, 4, get(l.p)),
-          ),
-          numeric(),
-        )
-      : numeric();
-    const isLeaf = (): Ref => m.i32.and(get(l.w), m.i32.const(FLAG_LEAF));
-    return [
-      m.local.set(l.w, m.i32.load(B + 12, 4, get(l.p))),
-      // a leaf's +8 holds its class offset, not a feature: read feature 0 instead (never used)
-      m.local.set(l.f, m.select(isLeaf(), m.i32.const(0), m.i32.load(B + 8, 4, get(l.p)))),
-      m.local.set(l.v, m.f64.load(0, 8, m.i32.add(get(x), m.i32.shl(get(l.f), m.i32.const(3))))),
-      m.local.set(
-        l.p,
-        m.select(
-          isLeaf(),
-          get(l.p),
-          m.select(
-            m.select(
-              m.i32.load8_u(0, 1, m.i32.add(get(miss), get(l.f))),
-              m.i32.and(get(l.w), m.i32.const(FLAG_DEFAULT_LEFT)),
-              test,
-            ),
-            m.i32.add(get(l.p), m.i32.const(RECORD)),
-            m.i32.and(get(l.w), m.i32.const(-RECORD)),
-          ),
-        ),
-      ),
-    ];
-  };
+  const advance = (l: Lane): Ref[] => walkStep(m, B, l, x, 0, miss, 0, hasCategorical);
   const body: Ref[] = [];
   lanes.forEach((l, i) => body.push(m.local.set(l.p, m.i32.load(B + 4 * i, 4, get(tp)))));
   body.push(
@@ -599,4 +575,251 @@ function emitInterleaved(
     m.local.set(sp, m.i32.const(stepsOffset)),
     m.loop(groupLoop, m.block(null, body)),
   ]);
+}
+
+/** The locals of one walk advanced by walkStep: node p, its flags word w, feature f, value v (k: bitset scratch). */
+interface Lane {
+  p: number;
+  w: number;
+  f: number;
+  v: number;
+  k: number;
+}
+
+function newLane(env: TreeEnv, hasCategorical: boolean): Lane {
+  return {
+    p: env.addLocal(binaryen.i32),
+    w: env.addLocal(binaryen.i32),
+    f: env.addLocal(binaryen.i32),
+    v: env.addLocal(binaryen.f64),
+    k: hasCategorical ? env.addLocal(binaryen.i32) : -1,
+  };
+}
+
+/**
+ * One level of one walk, branch-free: a leaf stays where it is; a split goes to its left child
+ * (the next record) when the value is missing and the split's default is left, or when it is present
+ * and passes the test (`x < threshold`, or its index is in the bitset), else to its right link.
+ * The feature cells are f64 at x + xOff + 8·feature, the missing flags u8 at miss + missOff + feature
+ * (x, miss: i32 locals; the offsets let row-blocked walks address row k of a block with constants);
+ * miss = -1: no value is missing (the flags are not read).
+ */
+function walkStep(
+  m: binaryen.Module,
+  B: number,
+  l: Lane,
+  x: number,
+  xOff: number,
+  miss: number,
+  missOff: number,
+  hasCategorical: boolean,
+): Ref[] {
+  const i32 = binaryen.i32;
+  const f64 = binaryen.f64;
+  const get = (local: number): Ref => m.local.get(local, i32);
+  const numeric = (): Ref => m.f64.lt(m.local.get(l.v, f64), m.f64.load(B, 8, get(l.p)));
+  const test = hasCategorical
+    ? m.if(
+        m.i32.and(get(l.w), m.i32.const(FLAG_CATEGORICAL)),
+        bitsetTest(
+          m,
+          () => m.local.get(l.v, f64),
+          l.k,
+          m.i32.load(B, 4, get(l.p)),
+          B,
+          () => m.i32.load(B + 4, 4, get(l.p)),
+        ),
+        numeric(),
+      )
+    : numeric();
+  const isLeaf = (): Ref => m.i32.and(get(l.w), m.i32.const(FLAG_LEAF));
+  return [
+    m.local.set(l.w, m.i32.load(B + 12, 4, get(l.p))),
+    // a leaf's +8 holds its class offset, not a feature: read feature 0 instead (never used)
+    m.local.set(l.f, m.select(isLeaf(), m.i32.const(0), m.i32.load(B + 8, 4, get(l.p)))),
+    m.local.set(l.v, m.f64.load(xOff, 8, m.i32.add(get(x), m.i32.shl(get(l.f), m.i32.const(3))))),
+    m.local.set(
+      l.p,
+      m.select(
+        isLeaf(),
+        get(l.p),
+        m.select(
+          miss < 0
+            ? test
+            : m.select(
+                m.i32.load8_u(missOff, 1, m.i32.add(get(miss), get(l.f))),
+                m.i32.and(get(l.w), m.i32.const(FLAG_DEFAULT_LEFT)),
+                test,
+              ),
+          m.i32.add(get(l.p), m.i32.const(RECORD)),
+          m.i32.and(get(l.w), m.i32.const(-RECORD)),
+        ),
+      ),
+    ),
+  ];
+}
+
+/** Rows walked side by side by the row-blocked walk (emitBlockedTrees). */
+export const BLOCK_LANES = 8;
+
+/**
+ * The flat layout walked tree-major over a block of rows: for each tree in bundle order, the block's
+ * rows walk it BLOCK_LANES at a time, side by side (independent chains of loads, like the interleaved
+ * walk's trees), for as many steps as the tree is deep; then each row adds its leaf. The rows left
+ * over (fewer than BLOCK_LANES) take the one-row interleaved walk, so a batch of one row costs what it
+ * costs without blocking. Every row adds its trees' leaves in tree order after its base margins, as
+ * the one-row walk does: bit-identical results. What changes is locality: one tree's records stay in
+ * L1 while the block's rows walk it, instead of every row streaming the whole forest from L2/L3.
+ * x: i32 local holding the address of f64[rows][W] cells; miss: u8[rows][W] (non-zero = missing);
+ * out: f64[rows][classes], set to the base margins here; rows: i32 local, the block's row count
+ * (1..maxRows); interleave: trees side by side in the leftover rows' walk. Groups of rows none of
+ * which misses a value walk without reading the missing flags.
+ */
+export function emitBlockedTrees(
+  env: TreeEnv,
+  coef: Gbdt,
+  W: number,
+  x: number,
+  miss: number,
+  out: number,
+  rows: number,
+  maxRows: number,
+  interleave = 1,
+): Ref {
+  checkTrees(coef);
+  const { m } = env;
+  const i32 = binaryen.i32;
+  const C = coef.classes;
+  const get = (l: number): Ref => m.local.get(l, i32);
+  const P = placeFlat(env, coef, interleave);
+  const { B, tableOffset, trees, depthsOffset } = P;
+  const hasCategorical = coef.trees.some((tr) => tr.nodes.some((nd) => nd.split === 'categorical'));
+  const lanes = Array.from({ length: BLOCK_LANES }, () => newLane(env, hasCategorical));
+  const [tp, root, steps, n, r, full, xb, mb, ob, a] = Array.from({ length: 10 }, () => env.addLocal(i32));
+  const any = env.addLocal(binaryen.i64);
+  const get64 = (l: number): Ref => m.local.get(l, binaryen.i64);
+  // one flag byte per group of the largest block (scratch: zero bytes, not a data segment)
+  const flags = env.addData(new Uint8Array(Math.ceil(maxRows / BLOCK_LANES)));
+  const loop = (label: string, body: Ref[]): Ref => m.loop(label, m.block(null, body));
+  const initLoop = env.fresh('proml$trees$base');
+  const treeLoop = env.fresh('proml$trees$btree');
+  const rowLoop = env.fresh('proml$trees$brow');
+  const groupsDone = env.fresh('proml$trees$bgroups');
+  const tailLoop = env.fresh('proml$trees$btail');
+  const body: Ref[] = [];
+  // base margins for every row of the block
+  body.push(
+    m.local.set(ob, get(out)),
+    m.local.set(r, m.i32.const(0)),
+    loop(initLoop, [
+      ...coef.base.map((b, q) => m.f64.store(8 * q, 8, get(ob), m.f64.const(b))),
+      m.local.set(ob, m.i32.add(get(ob), m.i32.const(8 * C))),
+      m.local.set(r, m.i32.add(get(r), m.i32.const(1))),
+      m.br(initLoop, m.i32.lt_u(get(r), get(rows))),
+    ]),
+  );
+  if (trees === 0) return m.block(null, body);
+  // the group's walk: with missing flags, or without them when none of its rows misses a value
+  // (flags[group] = 0, computed below; reading no flags is ~1.4× faster on dense data)
+  const steps8 = (withMiss: boolean): Ref => {
+    const label = env.fresh('proml$trees$bstep');
+    return m.block(`${label}$done`, [
+      loop(label, [
+        m.br(`${label}$done`, m.i32.eqz(get(n))),
+        ...lanes.flatMap((l, k) =>
+          walkStep(m, B, l, xb, k * 8 * W, withMiss ? mb : -1, k * W, hasCategorical),
+        ),
+        m.local.set(n, m.i32.sub(get(n), m.i32.const(1))),
+        m.br(label),
+      ]),
+    ]);
+  };
+  const walkRows: Ref[] = [
+    ...lanes.map((l) => m.local.set(l.p, get(root))),
+    m.local.set(n, get(steps)),
+    m.if(
+      m.i32.load8_u(0, 1, m.i32.add(m.i32.const(flags), m.i32.shr_u(get(r), m.i32.const(3)))),
+      steps8(true),
+      steps8(false),
+    ),
+    // leaves: row k of the group adds its tree's leaf to out[k][class]
+    ...lanes.flatMap((l, k) => [
+      m.local.set(a, m.i32.add(get(ob), m.i32.load(B + 8, 4, get(l.p)))),
+      m.f64.store(
+        k * 8 * C,
+        8,
+        get(a),
+        m.f64.add(m.f64.load(k * 8 * C, 8, get(a)), m.f64.load(B, 8, get(l.p))),
+      ),
+    ]),
+    m.local.set(xb, m.i32.add(get(xb), m.i32.const(BLOCK_LANES * 8 * W))),
+    m.local.set(mb, m.i32.add(get(mb), m.i32.const(BLOCK_LANES * W))),
+    m.local.set(ob, m.i32.add(get(ob), m.i32.const(BLOCK_LANES * 8 * C))),
+    m.local.set(r, m.i32.add(get(r), m.i32.const(BLOCK_LANES))),
+    m.br(rowLoop, m.i32.lt_u(get(r), get(full))),
+  ];
+  // rows in whole groups of BLOCK_LANES walk tree-major; the rest (fewer than BLOCK_LANES) one row at
+  // a time with the interleaved walk, so a small batch costs what it costs without blocking
+  body.push(m.local.set(full, m.i32.and(get(rows), m.i32.const(-BLOCK_LANES))));
+  // flags[group] = whether some row of the group misses some value (OR of its 8·W flag bytes, W i64 words)
+  const flagLoop = env.fresh('proml$trees$bflags');
+  const wordLoop = env.fresh('proml$trees$bwords');
+  body.push(
+    m.local.set(r, m.i32.const(0)),
+    m.local.set(mb, get(miss)),
+    m.br(groupsDone, m.i32.eqz(get(full))),
+    loop(flagLoop, [
+      m.local.set(n, m.i32.const(0)),
+      m.local.set(any, m.i64.extend_u(m.i32.const(0))),
+      loop(wordLoop, [
+        m.local.set(
+          any,
+          m.i64.or(get64(any), m.i64.load(0, 1, m.i32.add(get(mb), m.i32.shl(get(n), m.i32.const(3))))),
+        ),
+        m.local.set(n, m.i32.add(get(n), m.i32.const(1))),
+        m.br(wordLoop, m.i32.lt_u(get(n), m.i32.const(W))),
+      ]),
+      m.i32.store8(
+        0,
+        1,
+        m.i32.add(m.i32.const(flags), m.i32.shr_u(get(r), m.i32.const(3))),
+        m.i32.eqz(m.i64.eqz(get64(any))),
+      ),
+      m.local.set(mb, m.i32.add(get(mb), m.i32.const(BLOCK_LANES * W))),
+      m.local.set(r, m.i32.add(get(r), m.i32.const(BLOCK_LANES))),
+      m.br(flagLoop, m.i32.lt_u(get(r), get(full))),
+    ]),
+  );
+  body.push(
+    m.local.set(tp, m.i32.const(0)),
+    loop(treeLoop, [
+      m.local.set(root, m.i32.load(B + tableOffset, 4, get(tp))),
+      m.local.set(steps, m.i32.load(B + depthsOffset, 4, get(tp))),
+      m.local.set(xb, get(x)),
+      m.local.set(mb, get(miss)),
+      m.local.set(ob, get(out)),
+      m.local.set(r, m.i32.const(0)),
+      loop(rowLoop, walkRows),
+      m.local.set(tp, m.i32.add(get(tp), m.i32.const(4))),
+      m.br(treeLoop, m.i32.lt_u(get(tp), m.i32.const(4 * trees))),
+    ]),
+  );
+  const tail: Ref[] = [
+    m.local.set(r, get(full)),
+    m.local.set(xb, m.i32.add(get(x), m.i32.mul(get(full), m.i32.const(8 * W)))),
+    m.local.set(mb, m.i32.add(get(miss), m.i32.mul(get(full), m.i32.const(W)))),
+    m.local.set(ob, m.i32.add(get(out), m.i32.mul(get(full), m.i32.const(8 * C)))),
+    m.block(`${tailLoop}$done`, [
+      loop(tailLoop, [
+        m.br(`${tailLoop}$done`, m.i32.ge_u(get(r), get(rows))),
+        emitFlatWalk(env, coef, P, xb, mb, ob),
+        m.local.set(xb, m.i32.add(get(xb), m.i32.const(8 * W))),
+        m.local.set(mb, m.i32.add(get(mb), m.i32.const(W))),
+        m.local.set(ob, m.i32.add(get(ob), m.i32.const(8 * C))),
+        m.local.set(r, m.i32.add(get(r), m.i32.const(1))),
+        m.br(tailLoop),
+      ]),
+    ]),
+  ];
+  return m.block(null, [m.block(groupsDone, body), ...tail]);
 }

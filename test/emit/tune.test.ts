@@ -73,9 +73,11 @@ describe('proml tune (compiler/tune.ts)', () => {
     assert.deepEqual(knobs('abuse_anomaly'), [
       '{}',
       '{"treeLayout":"branchy"}',
-      '{"treeLayout":"flat","treeInterleave":1}',
-      '{"treeLayout":"flat","treeInterleave":4}',
-      '{"treeLayout":"flat","treeInterleave":8}',
+      '{"treeLayout":"flat","treeInterleave":1,"treeBlock":1}',
+      '{"treeLayout":"flat","treeInterleave":4,"treeBlock":1}',
+      '{"treeLayout":"flat","treeInterleave":8,"treeBlock":1}',
+      '{"treeLayout":"flat","treeBlock":32}',
+      '{"treeLayout":"flat","treeBlock":128}',
     ]);
     const mlp = knobs('notification_send');
     assert.equal(mlp.length, 1 + 2 * 4);
