@@ -3,8 +3,11 @@
 // `{input: value | null}` (and back). RFC 4180 quoting; an unquoted empty cell is missing, a quoted
 // empty cell ("") is the empty string; bags and vectors are JSON arrays inside the cell.
 
-/** A row value: numbers, bools, strings (also categories and entity ids), bags and vectors as arrays. */
-export type RowValue = null | number | boolean | string | string[] | number[];
+/**
+ * A row value: numbers, bools, strings (also categories and entity ids), bags and vectors as arrays;
+ * a vector may also be a Float32Array or Float64Array (e.g. an embedding), taken as its numbers.
+ */
+export type RowValue = null | number | boolean | string | string[] | number[] | Float32Array | Float64Array;
 export type Row = Record<string, RowValue>;
 
 /** How a column's cells are written. */
@@ -58,7 +61,7 @@ function encodeCell(v: RowValue, kind: CellKind): string {
     case 'strings':
       return quote(JSON.stringify(v), true);
     case 'numbers':
-      return quote(`[${(v as number[]).map(encodeNumber).join(',')}]`, true);
+      return quote(`[${Array.from(v as ArrayLike<number>, encodeNumber).join(',')}]`, true);
   }
 }
 

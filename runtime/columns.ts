@@ -25,6 +25,8 @@ export interface HostColumn {
 }
 
 const enc = new TextEncoder();
+/** Typed arrays are in the host's byte order; the ABI's is little endian (DataView otherwise). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function bitmap(n: number): Uint8Array {
   return new Uint8Array(Math.max(1, Math.ceil(n / 8)));
@@ -34,8 +36,50 @@ function setBit(b: Uint8Array, i: number): void {
   b[i >> 3]! |= 1 << (i & 7);
 }
 
-/** Encodes rows into one column per manifest input. Fields the model does not know are an error. */
-export function rowsToColumns(inputs: readonly InputColumn[], rows: readonly Row[]): HostColumn[] {
+/**
+ * Reusable memory for the number buffers of columns that are consumed before the next encode (the
+ * synchronous Model.score copies them into module memory at once). Every ArrayBuffer costs a
+ * backing-store allocation (measured here: 1.2 µs for 40 bytes, 4.3 µs for 4 KB), which dominated
+ * Model.score at batch 1; with an arena a batch allocates only when it outgrows the last one.
+ * Regions handed out stay valid until the next reset(); reset() before each encode.
+ */
+export class ColumnArena {
+  private buf = new ArrayBuffer(1 << 16);
+  private at = 0;
+
+  reset(): void {
+    this.at = 0;
+  }
+
+  /** A zeroed, 8-aligned region of `bytes` bytes. */
+  take(bytes: number): Uint8Array {
+    const size = (Math.max(1, bytes) + 7) & ~7;
+    if (this.at + size > this.buf.byteLength) {
+      // earlier regions keep the old buffer alive; the next batch starts in the bigger one
+      this.buf = new ArrayBuffer(Math.max(this.buf.byteLength * 2, size * 2));
+      this.at = 0;
+    }
+    const region = new Uint8Array(this.buf, this.at, size);
+    region.fill(0);
+    this.at += size;
+    return region;
+  }
+}
+
+/** A zeroed byte buffer from the arena, or a fresh one. */
+function bytesFor(arena: ColumnArena | undefined, bytes: number): Uint8Array {
+  return arena === undefined ? new Uint8Array(Math.max(1, bytes)) : arena.take(bytes);
+}
+
+/**
+ * Encodes rows into one column per manifest input. Fields the model does not know are an error.
+ * With an arena, number and vector buffers live in it (valid until its next reset).
+ */
+export function rowsToColumns(
+  inputs: readonly InputColumn[],
+  rows: readonly Row[],
+  arena?: ColumnArena,
+): HostColumn[] {
   const known = new Set(inputs.map((c) => c.name));
   rows.forEach((row, r) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row))
@@ -49,7 +93,7 @@ export function rowsToColumns(inputs: readonly InputColumn[], rows: readonly Row
           r,
         );
   });
-  return inputs.map((c) => encodeColumn(c, rows));
+  return inputs.map((c) => encodeColumn(c, rows, arena));
 }
 
 function wrong(c: InputColumn, r: number, want: string, v: unknown): RuntimeError {
@@ -58,7 +102,7 @@ function wrong(c: InputColumn, r: number, want: string, v: unknown): RuntimeErro
 }
 
 /** One input's column from rows (also how readers check a batch's values: errors name field and row). */
-export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
+export function encodeColumn(c: InputColumn, rows: readonly Row[], arena?: ColumnArena): HostColumn {
   const n = rows.length;
   const validity = bitmap(n);
   const col: HostColumn = {
@@ -76,8 +120,8 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
     case 'f64':
     case 'int': {
       const size = t.kind === 'f64' ? 8 : 4;
-      const buf = new ArrayBuffer(Math.max(1, n) * size);
-      const dv = new DataView(buf);
+      const region = bytesFor(arena, n * size);
+      const dv = new DataView(region.buffer, region.byteOffset, region.byteLength);
       rows.forEach((row, r) => {
         const v = row[c.name];
         if (!present(v)) return;
@@ -94,7 +138,7 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
         else if (t.kind === 'f64') dv.setFloat64(r * 8, v, true);
         else dv.setInt32(r * 4, v, true);
       });
-      col.values = new Uint8Array(buf);
+      col.values = region;
       return col;
     }
     case 'bool': {
@@ -171,31 +215,9 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
       col.childValidity = child;
       return col;
     }
-    case 'vector': {
-      const size = t.elem === 'f64' ? 8 : 4;
-      const buf = new ArrayBuffer(Math.max(1, n * t.size) * size);
-      const dv = new DataView(buf);
-      rows.forEach((row, r) => {
-        const v = row[c.name];
-        if (!present(v)) return;
-        if (!Array.isArray(v)) throw wrong(c, r, `a list of ${t.size} numbers`, v);
-        if (v.length !== t.size)
-          throw new RuntimeError(
-            'wrongShape',
-            `input '${c.name}' row ${r}: expected ${t.size} numbers, got ${v.length}`,
-            c.name,
-            r,
-          );
-        setBit(validity, r);
-        (v as unknown[]).forEach((x, k) => {
-          if (typeof x !== 'number') throw wrong(c, r, `a list of ${t.size} numbers`, x);
-          if (size === 8) dv.setFloat64((r * t.size + k) * 8, x, true);
-          else dv.setFloat32((r * t.size + k) * 4, x, true);
-        });
-      });
-      col.values = new Uint8Array(buf);
+    case 'vector':
+      col.values = encodeVectors(c, t.elem, t.size, rows, validity, arena);
       return col;
-    }
     case 'entity': {
       const ids: (string | null)[] = [];
       rows.forEach((row, r) => {
@@ -214,6 +236,63 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[]): HostColumn {
       return col;
     }
   }
+}
+
+/**
+ * vector<f32|f64, size> values, row-major: a list of numbers or a typed array per row (a separate
+ * function so that V8 optimises its loop on its own: inside encodeColumn's switch it ran ~5× slower).
+ */
+function encodeVectors(
+  c: InputColumn,
+  elem: 'f32' | 'f64',
+  size: number,
+  rows: readonly Row[],
+  validity: Uint8Array,
+  arena: ColumnArena | undefined,
+): Uint8Array {
+  const n = rows.length;
+  const bytes = elem === 'f64' ? 8 : 4;
+  const region = bytesFor(arena, n * size * bytes);
+  const { buffer, byteOffset } = region;
+  const len = Math.floor(region.byteLength / bytes);
+  const f64 = elem === 'f64' && LITTLE_ENDIAN ? new Float64Array(buffer, byteOffset, len) : null;
+  const f32 = elem === 'f32' && LITTLE_ENDIAN ? new Float32Array(buffer, byteOffset, len) : null;
+  const dv = LITTLE_ENDIAN ? null : new DataView(buffer, byteOffset, region.byteLength);
+  for (let r = 0; r < n; r++) {
+    const v = rows[r]![c.name];
+    if (v === null || v === undefined) continue;
+    const typed = ArrayBuffer.isView(v) && !(v instanceof DataView);
+    if (!Array.isArray(v) && !typed) throw wrong(c, r, `a list of ${size} numbers`, v);
+    const xs = v as ArrayLike<unknown>;
+    if (xs.length !== size)
+      throw new RuntimeError(
+        'wrongShape',
+        `input '${c.name}' row ${r}: expected ${size} numbers, got ${xs.length}`,
+        c.name,
+        r,
+      );
+    setBit(validity, r);
+    const base = r * size;
+    if (v instanceof Float32Array || v instanceof Float64Array) {
+      if (f32 !== null) f32.set(v, base);
+      else if (f64 !== null) f64.set(v, base);
+      else for (let k = 0; k < size; k++) writeNumber(dv!, elem, base + k, v[k]!);
+      continue;
+    }
+    for (let k = 0; k < size; k++) {
+      const x = xs[k];
+      if (typeof x !== 'number') throw wrong(c, r, `a list of ${size} numbers`, x);
+      if (f32 !== null) f32[base + k] = x;
+      else if (f64 !== null) f64[base + k] = x;
+      else writeNumber(dv!, elem, base + k, x);
+    }
+  }
+  return region;
+}
+
+function writeNumber(dv: DataView, elem: 'f32' | 'f64', i: number, x: number): void {
+  if (elem === 'f64') dv.setFloat64(i * 8, x, true);
+  else dv.setFloat32(i * 4, x, true);
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

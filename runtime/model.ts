@@ -19,7 +19,7 @@ import {
   type Manifest,
   type Row,
 } from '../abi/index.js';
-import { rowsToColumns, type HostColumn } from './columns.js';
+import { ColumnArena, rowsToColumns, type HostColumn } from './columns.js';
 import { RuntimeError } from './errors.js';
 
 interface Exports {
@@ -278,7 +278,8 @@ class Stager {
     first: number,
     cols: InputAddresses[],
   ): void {
-    cols.forEach((d, i) => {
+    for (let i = 0; i < cols.length; i++) {
+      const d = cols[i]!;
       const at = table + (first + i) * INPUT_DESCRIPTOR.size;
       u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
       dv.setUint32(at + INPUT_DESCRIPTOR.validity, d.validity, true);
@@ -286,7 +287,7 @@ class Stager {
       dv.setUint32(at + INPUT_DESCRIPTOR.values, d.values, true);
       dv.setUint32(at + INPUT_DESCRIPTOR.data, d.data, true);
       dv.setUint32(at + INPUT_DESCRIPTOR.childValidity, d.child, true);
-    });
+    }
   }
 }
 
@@ -383,8 +384,13 @@ export class Model {
 
   /** Scores plain rows (see rowsToColumns for the accepted values). */
   score(rows: readonly Row[], entities?: EntityStore): ScoreResult {
-    return this.scoreColumns(rows.length, rowsToColumns(this.manifest.inputs, rows), entities);
+    // synchronous: the columns are copied into module memory before anything else encodes
+    this.arena.reset();
+    return this.scoreColumns(rows.length, rowsToColumns(this.manifest.inputs, rows, this.arena), entities);
   }
+
+  /** Number buffers of score()'s columns, reused across calls (see ColumnArena). */
+  private readonly arena = new ColumnArena();
 
   /** Like score(), awaiting an asynchronous entity store (Redis, ...). */
   async scoreAsync(rows: readonly Row[], entities?: EntityStore): Promise<ScoreResult> {
@@ -464,44 +470,47 @@ export class Model {
     return this.collect(n, placed);
   }
 
-  /** Copies a batch, its entity blocks and the descriptor tables into memory (after proml_reset). */
+  /**
+   * Copies a batch, its entity blocks and the descriptor tables into memory (after proml_reset).
+   * (Hot at batch 1: plain loops and no closures per call; tsx wraps every named closure.)
+   */
   private place(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): Placed {
     const m = this.manifest;
     if (cols.length !== m.inputs.length)
       throw new RuntimeError('wrongShape', `expected ${m.inputs.length} input columns, got ${cols.length}`);
-    const e = this.exports;
     // 1. allocate everything, 2. copy (growth detaches views, so no view is made before the last alloc)
-    const stage = new Stager(e, n);
-    const alloc = (bytes: number): number => stage.alloc(bytes);
-    const put = (bytes: Uint8Array | null): number => stage.put(bytes);
+    const stage = new Stager(this.exports, n);
     const bm = Math.max(1, Math.ceil(n / 8));
     const desc = stage.putColumns(cols);
-    const blockDesc = packBlocks(m, n, blocks).map((b) => ({
-      validity: put(b.validity),
-      values: put(new Uint8Array(b.values.buffer)),
-    }));
-    const outs = m.outputs.map((o) => {
+    const blockDesc: { validity: number; values: number }[] = [];
+    if (m.entityBlocks.length > 0)
+      for (const b of packBlocks(m, n, blocks))
+        blockDesc.push({
+          validity: stage.put(b.validity),
+          values: stage.put(new Uint8Array(b.values.buffer)),
+        });
+    const outs: Placed['outs'] = [];
+    for (const o of m.outputs) {
       const bytes = o.type === 'bool' ? bm : n * o.size * (o.type === 'f64' ? 8 : 4);
-      return { o, validity: alloc(bm), values: alloc(bytes), bytes };
-    });
-    const inTable = alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length + blockDesc.length));
-    const outTable = alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outs.length));
-    const status = alloc(4 * Math.max(1, n));
+      outs.push({ o, validity: stage.alloc(bm), values: stage.alloc(bytes), bytes });
+    }
+    const inTable = stage.alloc(INPUT_DESCRIPTOR.size * Math.max(1, desc.length + blockDesc.length));
+    const outTable = stage.alloc(OUTPUT_DESCRIPTOR.size * Math.max(1, outs.length));
+    const status = stage.alloc(4 * Math.max(1, n));
     const { u8, dv } = stage.flush();
-    const d32 = (at: number, v: number): void => dv.setUint32(at, v, true);
     Stager.describeInputs(u8, dv, inTable, 0, desc);
-    blockDesc.forEach((d, k) => {
+    for (let k = 0; k < blockDesc.length; k++) {
       const at = inTable + (desc.length + k) * INPUT_DESCRIPTOR.size;
       u8.fill(0, at, at + INPUT_DESCRIPTOR.size);
-      d32(at + INPUT_DESCRIPTOR.validity, d.validity);
-      d32(at + INPUT_DESCRIPTOR.values, d.values);
-    });
-    outs.forEach((o, j) => {
+      dv.setUint32(at + INPUT_DESCRIPTOR.validity, blockDesc[k]!.validity, true);
+      dv.setUint32(at + INPUT_DESCRIPTOR.values, blockDesc[k]!.values, true);
+    }
+    for (let j = 0; j < outs.length; j++) {
       const at = outTable + j * OUTPUT_DESCRIPTOR.size;
       u8.fill(0, at, at + OUTPUT_DESCRIPTOR.size);
-      d32(at + OUTPUT_DESCRIPTOR.validity, o.validity);
-      d32(at + OUTPUT_DESCRIPTOR.values, o.values);
-    });
+      dv.setUint32(at + OUTPUT_DESCRIPTOR.validity, outs[j]!.validity, true);
+      dv.setUint32(at + OUTPUT_DESCRIPTOR.values, outs[j]!.values, true);
+    }
     return { inTable, outTable, status, outs, bm };
   }
 
@@ -509,24 +518,25 @@ export class Model {
   private collect(n: number, { status, outs, bm }: Placed): ScoreResult {
     // memory may have grown during the call: a fresh view
     const buf = this.exports.memory.buffer;
-    const st = new Uint32Array(buf.slice(status, status + 4 * n));
-    const outputs: OutputBuffer[] = outs.map(({ o, validity, values, bytes }) => {
-      const raw = buf.slice(values, values + bytes);
-      return {
+    // typed-array slices: small ones stay on the JS heap (ArrayBuffer.slice always allocates a backing store)
+    const st = new Uint32Array(buf, status, n).slice();
+    const outputs: OutputBuffer[] = [];
+    for (const { o, validity, values, bytes } of outs) {
+      outputs.push({
         name: o.name,
         type: o.type,
         size: o.size,
-        validity: new Uint8Array(buf.slice(validity, validity + bm)),
+        validity: new Uint8Array(buf, validity, bm).slice(),
         values:
           o.type === 'f32'
-            ? new Float32Array(raw)
+            ? new Float32Array(buf, values, bytes / 4).slice()
             : o.type === 'f64'
-              ? new Float64Array(raw)
+              ? new Float64Array(buf, values, bytes / 8).slice()
               : o.type === 'int'
-                ? new Int32Array(raw)
-                : new Uint8Array(raw),
-      };
-    });
+                ? new Int32Array(buf, values, bytes / 4).slice()
+                : new Uint8Array(buf, values, bytes).slice(),
+      });
+    }
     return new ScoreResult(n, st, outputs, this.inputNames);
   }
 

@@ -222,11 +222,11 @@ class RowContext {
       }
       case 'bool':
         if (typeof raw !== 'boolean') shape('true or false');
-        this.inputs.set(input.name, raw);
+        this.inputs.set(input.name, raw as boolean);
         return null;
       case 'string':
         if (typeof raw !== 'string') shape('a string');
-        this.inputs.set(input.name, raw);
+        this.inputs.set(input.name, raw as string);
         return null;
       case 'category': {
         if (typeof raw !== 'string') return shape('a category label (string)');
@@ -246,9 +246,11 @@ class RowContext {
         return null;
       }
       case 'vector': {
-        if (!Array.isArray(raw) || raw.length !== t.size || !raw.every((x) => typeof x === 'number'))
+        // a typed array (Float32Array / Float64Array) is taken as its numbers, like a list
+        const list = raw instanceof Float32Array || raw instanceof Float64Array ? Array.from(raw) : raw;
+        if (!Array.isArray(list) || list.length !== t.size || !list.every((x) => typeof x === 'number'))
           return shape(`a list of ${t.size} numbers`);
-        const v = (raw as number[]).map((x) => cast(x, t.elem));
+        const v = (list as number[]).map((x) => cast(x, t.elem));
         if (input.range !== null && !v.every((x) => inRange(x, input.range!, t.elem)))
           return reject('outOfRange');
         this.inputs.set(input.name, v);

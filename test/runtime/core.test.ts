@@ -130,6 +130,36 @@ describe('runtime core', () => {
     rejects(() => model.score([ok]), 'PML4204');
   });
 
+  it('vectors as Float32Array/Float64Array score like lists; batches of any size reuse the column arena', async () => {
+    const f = await fixture('all_types');
+    const model = await Model.load(f.bytes);
+    const store = new MemoryEntityStore(f.bundle);
+    const rows = [...f.csv, ...randomRows(f.checked, f.bundle, { seed: 12, count: 500 })];
+    const vecs = model.manifest.inputs.filter((i) => i.type.kind === 'vector').map((i) => i.name);
+    assert.ok(vecs.length >= 2);
+    // every other row's vectors as typed arrays (f32 and f64 views of the same numbers)
+    const typed: Row[] = rows.map((row, r) => {
+      const out: Row = { ...row };
+      for (const [k, name] of vecs.entries()) {
+        const v = row[name];
+        if (r % 2 === 0 && Array.isArray(v))
+          out[name] = k % 2 === 0 ? Float32Array.from(v as number[]) : Float64Array.from(v as number[]);
+      }
+      return out;
+    });
+    const want = model.score(rows, store).bytes();
+    assert.deepEqual(model.score(typed, store).bytes(), want);
+    assert.deepEqual(evaluate(f.checked, f.bundle, typed), evaluate(f.checked, f.bundle, rows));
+    rejects(() => model.score([{ ...rows[0]!, [vecs[0]!]: new Float32Array(1) }], store), 'PML4203', vecs[0]);
+    // a big batch, then single rows, then the big batch again: no row sees another call's numbers
+    const one = rows.slice(0, 1);
+    const oneBytes = model.score(one, store).bytes();
+    for (let k = 0; k < 3; k++) {
+      assert.deepEqual(model.score(rows, store).bytes(), want);
+      assert.deepEqual(model.score(one, store).bytes(), oneBytes);
+    }
+  });
+
   it('memory: flat over repeated calls, and a batch larger than memory grows it once', async () => {
     const f = await fixture('spam_message');
     const model = await Model.load(f.bytes);
