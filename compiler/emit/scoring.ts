@@ -1167,7 +1167,8 @@ function addScore(
     row.push(m.block(CHK, checks));
     return { row, ST, inP, inV, inLen, inLanes, inVecBase, catIdx, blockRow };
   };
-  const { row, ST, inP, inV, inLen, inLanes, inVecBase, catIdx, blockRow } = rowPrelude('');
+  const main = rowPrelude('');
+  const { row, ST } = main;
   row.push(m.i32.store(0, 4, m.i32.add(get(STATUS), m.i32.shl(get(R), m.i32.const(2))), get(ST)));
 
   // row-blocked tree ensembles: which gbdt components, their block scratch (see blockedTreeComponents)
@@ -1188,26 +1189,41 @@ function addScore(
       miss: pool.reserve(blockRows * b.c.inputWidth),
       out: pool.reserve(blockRows * 8 * b.c.outputWidth),
     });
-  const blockedFor = (mode: 'gather' | 'read'): BlockedTrees | null =>
-    BLK === null ? null : { mode, rel: BLK.rel, comps: scratch };
+  /** A code generator over one copy of the row prelude (the scoring pass's, or the gather pass's). */
+  const newGen = (
+    p: ReturnType<typeof rowPrelude>,
+    out: Ref[],
+    mode: 'gather' | 'read',
+    labels: string,
+  ): Gen =>
+    new Gen(
+      m,
+      L,
+      out,
+      kernelFn,
+      textFn,
+      pool,
+      {
+        p: p.inP,
+        v: p.inV,
+        len: p.inLen,
+        cat: p.catIdx,
+        bag: bagCols,
+        lanes: p.inLanes,
+        vecBase: p.inVecBase,
+      },
+      p.blockRow,
+      pre,
+      bundle,
+      strategy,
+      BLK === null ? null : { mode, rel: BLK.rel, comps: scratch },
+      labels,
+    );
 
   // accepted row: the DAG in node order
   const vals: Val[] = [];
   const body: Ref[] = [];
-  const g = new Gen(
-    m,
-    L,
-    body,
-    kernelFn,
-    textFn,
-    pool,
-    { p: inP, v: inV, len: inLen, cat: catIdx, bag: bagCols, lanes: inLanes, vecBase: inVecBase },
-    blockRow,
-    pre,
-    bundle,
-    strategy,
-    blockedFor('read'),
-  );
+  const g = newGen(main, body, 'read', '');
   for (const n of mod.nodes) vals.push(g.node(n, vals, mod, weightAddr));
   // transform module (docs/abi.md 3.4): every component's input columns, in buffers the module allocates
   const post: Ref[] = [];
@@ -1389,29 +1405,7 @@ function addScore(
     // runs the whole row as usual, reading its margins from the block instead of walking the trees.
     const pass1 = rowPrelude('$g');
     const body1: Ref[] = [];
-    const g1 = new Gen(
-      m,
-      L,
-      body1,
-      kernelFn,
-      textFn,
-      pool,
-      {
-        p: pass1.inP,
-        v: pass1.inV,
-        len: pass1.inLen,
-        cat: pass1.catIdx,
-        bag: bagCols,
-        lanes: pass1.inLanes,
-        vecBase: pass1.inVecBase,
-      },
-      pass1.blockRow,
-      pre,
-      bundle,
-      strategy,
-      blockedFor('gather'),
-      'g',
-    );
+    const g1 = newGen(pass1, body1, 'gather', 'g');
     const needed = new Set(blocked.flatMap((b) => [...b.ancestors]));
     const vals1: Val[] = [];
     for (const n of mod.nodes) vals1.push(needed.has(n.id) ? g1.node(n, vals1, mod, weightAddr) : NO_VALUE);

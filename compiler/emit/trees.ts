@@ -17,8 +17,9 @@
 //   record; a node shared by two parents is copied when it is a left child):
 //     numeric split      +0 f64 threshold                     +8 u32 feature   +12 u32 right | flags
 //     categorical split  +0 u32 bitset offset, +4 u32 nbits  +8 u32 feature   +12 u32 right | flags
-//     leaf               +0 f64 value                         +8 u32 class·8   +12 u32 flags (= 1)
-//   flags (low 4 bits; records are 16-aligned): 1 leaf, 2 missing goes left, 4 categorical;
+//     leaf               +0 f64 value                         +8 u32 0         +12 u32 class·8 << 4 | flags (= 1)
+//   flags (low 4 bits; records are 16-aligned): 1 leaf, 2 missing goes left, 4 categorical. A leaf's
+//   +8 is feature 0, so a walk step may read a cell without asking whether it stands on a leaf;
 //   then the tree table: u32 root offset per tree.
 
 import binaryen from 'binaryen';
@@ -376,8 +377,8 @@ export function flatTreeData(coef: Gbdt): { bytes: Uint8Array; tableOffset: numb
       const w = at >> 2;
       if (n.split === 'leaf') {
         f64[at >> 3] = n.value;
-        u32[w + 2] = tree.class * 8;
-        u32[w + 3] = FLAG_LEAF;
+        u32[w + 2] = 0;
+        u32[w + 3] = ((tree.class * 8) << 4) | FLAG_LEAF;
       } else {
         let flags = n.defaultLeft ? FLAG_DEFAULT_LEFT : 0;
         if (n.split === 'numeric') f64[at >> 3] = n.threshold;
@@ -489,7 +490,7 @@ function emitFlatWalk(env: TreeEnv, coef: Gbdt, P: FlatPlaced, x: number, miss: 
       m.br(walkLoop),
     ]),
   );
-  const addr = (): Ref => m.i32.add(get(out), m.i32.load(B + 8, 4, get(p)));
+  const addr = (): Ref => m.i32.add(get(out), leafClassOffset(m, B, get(p)));
   if (groups * G === trees) return grouped!;
   return m.block(null, [
     ...(grouped === null ? [] : [grouped]),
@@ -562,7 +563,7 @@ function emitInterleaved(
   // leaves in tree order: out[class] += value
   for (const l of lanes)
     body.push(
-      m.local.set(l.f, m.i32.add(get(out), m.i32.load(B + 8, 4, get(l.p)))),
+      m.local.set(l.f, m.i32.add(get(out), leafClassOffset(m, B, get(l.p)))),
       m.f64.store(0, 8, get(l.f), m.f64.add(m.f64.load(0, 8, get(l.f)), m.f64.load(B, 8, get(l.p)))),
     );
   body.push(
@@ -635,8 +636,8 @@ function walkStep(
   const isLeaf = (): Ref => m.i32.and(get(l.w), m.i32.const(FLAG_LEAF));
   return [
     m.local.set(l.w, m.i32.load(B + 12, 4, get(l.p))),
-    // a leaf's +8 holds its class offset, not a feature: read feature 0 instead (never used)
-    m.local.set(l.f, m.select(isLeaf(), m.i32.const(0), m.i32.load(B + 8, 4, get(l.p)))),
+    // a leaf's +8 is feature 0: its cell is read and not used
+    m.local.set(l.f, m.i32.load(B + 8, 4, get(l.p))),
     m.local.set(l.v, m.f64.load(xOff, 8, m.i32.add(get(x), m.i32.shl(get(l.f), m.i32.const(3))))),
     m.local.set(
       l.p,
@@ -657,6 +658,11 @@ function walkStep(
       ),
     ),
   ];
+}
+
+/** A leaf record's class offset (class · 8, bytes into the margins): the flags word's upper bits. */
+function leafClassOffset(m: binaryen.Module, B: number, p: Ref): Ref {
+  return m.i32.shr_u(m.i32.load(B + 12, 4, p), m.i32.const(4));
 }
 
 /** Rows walked side by side by the row-blocked walk (emitBlockedTrees). */
@@ -744,7 +750,7 @@ export function emitBlockedTrees(
     ),
     // leaves: row k of the group adds its tree's leaf to out[k][class]
     ...lanes.flatMap((l, k) => [
-      m.local.set(a, m.i32.add(get(ob), m.i32.load(B + 8, 4, get(l.p)))),
+      m.local.set(a, m.i32.add(get(ob), leafClassOffset(m, B, get(l.p)))),
       m.f64.store(
         k * 8 * C,
         8,
