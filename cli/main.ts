@@ -58,7 +58,8 @@ Commands:
                          (--no-optimize: skip binaryen's optimizer; --transform-only: the
                          transform module, inputs → component columns, bundle optional;
                          strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8,
-                         --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off)
+                         --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off,
+                         --mlp-weights f64|f32: f32 storage where a layer's weights are exact)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
@@ -397,6 +398,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       '--mlp-unroll': [],
       '--tree-interleave': [],
       '--tree-block': [],
+      '--mlp-weights': [],
     },
     ['--no-optimize', '--transform-only', '--no-simd'],
   );
@@ -414,6 +416,10 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const interleave = interleaveText === undefined ? undefined : Number(interleaveText);
   if (interleave !== undefined && !(Number.isInteger(interleave) && interleave >= 1 && interleave <= 8))
     throw new UsageError(`compile: --tree-interleave must be an integer in 1..8, not '${interleaveText}'`);
+  const weightsText = values.get('--mlp-weights');
+  if (weightsText !== undefined && weightsText !== 'f32' && weightsText !== 'f64')
+    throw new UsageError(`compile: --mlp-weights must be 'f32' or 'f64', not '${weightsText}'`);
+  const mlpWeights: 'f32' | 'f64' | undefined = weightsText;
   const blockText = values.get('--tree-block');
   const block = blockText === undefined ? undefined : Number(blockText);
   // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
@@ -475,6 +481,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       ...(unroll === undefined ? {} : { mlpUnroll: unroll }),
       ...(interleave === undefined ? {} : { treeInterleave: interleave }),
       ...(block === undefined ? {} : { treeBlock: block }),
+      ...(mlpWeights === undefined ? {} : { mlpWeights }),
     };
     result = transformOnly
       ? await emit.emitTransformModule(r.checked, bundle, options)

@@ -63,6 +63,11 @@ export interface EmitOptions {
   simd?: boolean;
   /** MLP: independent accumulators per step (f64x2 pairs; default 2). */
   mlpUnroll?: number;
+  /**
+   * MLP weight storage: 'f64' (default), or 'f32' where every weight of a layer is exactly an f32
+   * (half the bytes to stream per row; promoted to f64 on load, so the same products: same results).
+   */
+  mlpWeights?: 'f64' | 'f32';
   /** Tree-ensemble layout for every gbdt (default: chosen per ensemble by defaultTreeLayout). */
   treeLayout?: TreeLayout;
   /** Flat layout: trees walked side by side, 1..8 (default DEFAULT_TREE_INTERLEAVE; same results). */
@@ -82,6 +87,7 @@ type Product = 'scoring' | 'transform';
 interface Strategy {
   simd: boolean;
   mlpUnroll: number;
+  mlpWeights: 'f64' | 'f32';
   treeLayout: TreeLayout | null;
   treeInterleave: number;
   treeBlock: number;
@@ -474,6 +480,7 @@ function build(
     simd: options.simd ?? true,
     // measured (bench/results/simd.md): 4 f64x2 accumulators pay in the SIMD build, 2 pairs in the scalar one
     mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
+    mlpWeights: options.mlpWeights ?? 'f64',
     treeLayout: options.treeLayout ?? null,
     treeInterleave: options.treeInterleave ?? DEFAULT_TREE_INTERLEAVE,
     treeBlock: options.treeBlock ?? DEFAULT_TREE_BLOCK,
@@ -497,7 +504,7 @@ function build(
       'invalidModule',
       `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
     );
-  const { layouts, usedDense, blockedTrees, blockRows } = addScore(
+  const { layouts, usedDense, blockedTrees, blockRows, mlpF32Layers } = addScore(
     m,
     checked,
     mod,
@@ -614,6 +621,7 @@ function build(
   if (mod.components.some((c) => c.kind === 'mlp')) {
     strategies['mlp.simd'] = strategy.simd ? 'f64x2' : 'scalar';
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
+    strategies['mlp.weights'] = mlpF32Layers > 0 ? `f32 in ${mlpF32Layers} layers` : 'f64';
   }
   const gb = mod.components.filter((c) => c.kind === 'gbdt' && c.per === null);
   for (const c of gb) strategies[`trees.${c.name}`] = layouts.get(c.name)!;
@@ -668,7 +676,13 @@ function addScore(
   bundle: Bundle,
   strategy: Strategy,
   product: Product,
-): { layouts: Map<string, TreeLayout>; usedDense: boolean; blockedTrees: Set<string>; blockRows: number } {
+): {
+  layouts: Map<string, TreeLayout>;
+  usedDense: boolean;
+  blockedTrees: Set<string>;
+  blockRows: number;
+  mlpF32Layers: number;
+} {
   const transform = product === 'transform';
   const bundleOf = (c: ir.IrComponent): { blockWidth: number; intercept: boolean } => {
     const coef = bundle.components.get(c.name);
@@ -1489,6 +1503,7 @@ function addScore(
     usedDense: g.usedDense,
     blockedTrees: new Set(blocked.map((b) => b.c.name)),
     blockRows,
+    mlpF32Layers: g.mlpF32Layers,
   };
 }
 
@@ -2908,6 +2923,9 @@ class Gen {
   /** Whether some linear component took the dense dot product (recorded in the manifest). */
   usedDense = false;
 
+  /** MLP layers whose weights were stored as f32 (mlpWeights 'f32'; recorded in the manifest). */
+  mlpF32Layers = 0;
+
   private denseDot(
     acc: number,
     x: { ptr: Ref; elem: 'f32' | 'f64'; n: number },
@@ -3100,13 +3118,22 @@ class Gen {
     coef.layers.forEach((layer, li) => {
       const last = li === coef.layers.length - 1;
       const oPad = Math.ceil(layer.outputs / group) * group;
-      const w = new Float64Array(layer.inputs * oPad + oPad);
+      // weights input-major [i][o] (f32 when asked for and exact: ws = 4 bytes), then f64 biases
+      const f32 = this.options.mlpWeights === 'f32' && layer.weights.every((x) => Math.fround(x) === x);
+      if (f32) this.mlpF32Layers++;
+      const ws = f32 ? 4 : 8;
+      const wBytes = Math.ceil((layer.inputs * oPad * ws) / 16) * 16;
+      const data = new Uint8Array(wBytes + oPad * 8);
+      const w = f32
+        ? new Float32Array(data.buffer, 0, layer.inputs * oPad)
+        : new Float64Array(data.buffer, 0, layer.inputs * oPad);
+      const bias = new Float64Array(data.buffer, wBytes, oPad);
       for (let o = 0; o < layer.outputs; o++) {
-        w[layer.inputs * oPad + o] = layer.bias[o]!;
+        bias[o] = layer.bias[o]!;
         for (let i = 0; i < layer.inputs; i++) w[i * oPad + o] = layer.weights[o * layer.inputs + i]!;
       }
-      const wAddr = this.pool.add(new Uint8Array(w.buffer));
-      const bAddr = wAddr + layer.inputs * oPad * 8;
+      const wAddr = this.pool.add(data);
+      const bAddr = wAddr + wBytes;
       const hout = bufs[li % 2]!;
       const o = this.L.add(i32);
       const i = this.L.add(i32);
@@ -3134,7 +3161,12 @@ class Gen {
               acc,
               m.f64x2.add(
                 m.local.get(acc, binaryen.v128),
-                m.f64x2.mul(m.v128.load(16 * u, 8, g(wp)), m.local.get(hv, binaryen.v128)),
+                m.f64x2.mul(
+                  f32
+                    ? m.f64x2.promote_low_f32x4(m.v128.load64_zero(8 * u, 4, g(wp)))
+                    : m.v128.load(16 * u, 8, g(wp)),
+                  m.local.get(hv, binaryen.v128),
+                ),
               ),
             ),
           ),
@@ -3164,7 +3196,13 @@ class Gen {
           step.push(
             m.local.set(
               acc,
-              m.f64.add(m.local.get(acc, f64), m.f64.mul(m.f64.load(8 * u, 8, g(wp)), m.local.get(hs, f64))),
+              m.f64.add(
+                m.local.get(acc, f64),
+                m.f64.mul(
+                  f32 ? m.f64.promote(m.f32.load(4 * u, 4, g(wp))) : m.f64.load(8 * u, 8, g(wp)),
+                  m.local.get(hs, f64),
+                ),
+              ),
             ),
           ),
         );
@@ -3188,7 +3226,7 @@ class Gen {
               m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
               ...init,
               m.local.set(i, m.i32.const(0)),
-              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(3)))),
+              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(f32 ? 2 : 3)))),
               m.block(`${iLp}$done`, [
                 m.loop(
                   iLp,
@@ -3196,7 +3234,7 @@ class Gen {
                     m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(layer.inputs))),
                     ...step,
                     m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
-                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 8))),
+                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * ws))),
                     m.br(iLp),
                   ]),
                 ),

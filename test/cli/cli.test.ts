@@ -139,6 +139,33 @@ describe('proml cli', () => {
     ]);
     assert.equal(flat.code, 0, flat.err);
     assert.match(proml(['inspect', f]).out, /"trees\.trees":"flat"/);
+    assert.match(proml(['inspect', f]).out, /"trees\.block":"128"/);
+    const rowByRow = proml([
+      'compile',
+      'fixtures/models/feed_ctr/model.pml',
+      '-c',
+      'fixtures/models/feed_ctr/bundle',
+      '--tree-layout',
+      'flat',
+      '--tree-block',
+      '1',
+      '-o',
+      f,
+    ]);
+    assert.equal(rowByRow.code, 0, rowByRow.err);
+    assert.doesNotMatch(proml(['inspect', f]).out, /trees\.block/);
+    const badBlock = proml([
+      'compile',
+      'fixtures/models/feed_ctr/model.pml',
+      '-c',
+      'x',
+      '--tree-block',
+      '0',
+      '-o',
+      f,
+    ]);
+    assert.equal(badBlock.code, 2);
+    assert.match(badBlock.err, /--tree-block must be an integer in 1\.\.1024/);
     const bad = proml([
       'compile',
       'fixtures/models/feed_ctr/model.pml',

@@ -612,7 +612,17 @@ describe('emit: scoring module (first slice)', () => {
 
   it('strategies: SIMD and scalar MLP builds, branchy and flat trees give byte-identical outputs', async () => {
     for (const [name, variants] of [
-      ['pymk', [{ simd: true }, { simd: false }, { simd: true, mlpUnroll: 1 }, { simd: true, mlpUnroll: 4 }]],
+      [
+        'pymk',
+        [
+          { simd: true },
+          { simd: false },
+          { simd: true, mlpUnroll: 1 },
+          { simd: true, mlpUnroll: 4 },
+          { simd: true, mlpUnroll: 8, mlpWeights: 'f32' },
+          { simd: false, mlpUnroll: 3, mlpWeights: 'f32' },
+        ],
+      ],
       ['notification_send', [{ simd: true }, { simd: false, mlpUnroll: 3 }]],
       ['feed_ctr', [{ treeLayout: 'branchy' }, { treeLayout: 'flat' }]],
       [
@@ -642,6 +652,8 @@ describe('emit: scoring module (first slice)', () => {
           if (v.simd) assert.match(text, /f64x2\.mul/);
           else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
         }
+        if ('mlpWeights' in v) assert.match(manifest.strategies['mlp.weights']!, /^f32 in [1-9]\d* layers$/);
+        else if ('simd' in v) assert.equal(manifest.strategies['mlp.weights'], 'f64');
         if ('treeLayout' in v)
           for (const c of checked.components.filter((x) => x.kind === 'gbdt'))
             assert.equal(manifest.strategies[`trees.${c.name}`], v.treeLayout);

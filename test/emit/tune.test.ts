@@ -80,8 +80,8 @@ describe('proml tune (compiler/tune.ts)', () => {
       '{"treeLayout":"flat","treeBlock":128}',
     ]);
     const mlp = knobs('notification_send');
-    assert.equal(mlp.length, 1 + 2 * 4);
-    assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8}'));
+    assert.equal(mlp.length, 1 + 2 * 3 * 2);
+    assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8,"mlpWeights":"f32"}'));
     assert.ok(!mlp.some((k) => k.includes('treeLayout')));
   });
 
