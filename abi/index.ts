@@ -20,6 +20,7 @@ export {
 } from './text.js';
 export {
   RowsCsvError,
+  decodeCsvValue,
   formatRowsCsv,
   parseRowsCsv,
   type CellKind,

@@ -81,7 +81,14 @@ function decodeNumber(s: string, where: string): number {
 
 function decodeCell(cell: Cell, kind: CellKind, where: string): RowValue {
   if (cell.text === '' && !cell.quoted) return null;
-  const s = cell.text;
+  return decodeCsvValue(cell.text, kind, where);
+}
+
+/**
+ * One present cell's text as a value of its column's kind (also the batch scorer's fast CSV reader's
+ * decoder, runtime/node/batch-io.ts); `where` names the cell in the error.
+ */
+export function decodeCsvValue(s: string, kind: CellKind, where: string): RowValue {
   switch (kind) {
     case 'number':
       return decodeNumber(s, where);

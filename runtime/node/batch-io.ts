@@ -15,7 +15,7 @@ import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import * as A from 'apache-arrow';
 import * as P from 'parquet-wasm/node';
-import { RowsCsvError, type CsvColumn, type InputColumn, type Row, type RowValue } from '../../abi/index.js';
+import { decodeCsvValue, RowsCsvError, type CsvColumn, type InputColumn, type Row } from '../../abi/index.js';
 import { encodeColumn, rowsToColumns, type HostColumn } from '../columns.js';
 import { RuntimeError } from '../errors.js';
 import { arrowToColumns, arrowToRows, checkNumberType, describeInput } from './arrow-columns.js';
@@ -735,7 +735,7 @@ function parseRecord(rec: string, columns: readonly (CsvColumn | null)[], line: 
       throw new RowsCsvError(`line ${line}: more than the header's ${columns.length} cells`);
     if (c !== null)
       row[c.name] =
-        quoted || text !== '' ? decodeCell(text, c.kind, `line ${line}, column '${c.name}'`) : null;
+        quoted || text !== '' ? decodeCsvValue(text, c.kind, `line ${line}, column '${c.name}'`) : null;
     k++;
     if (i >= n) break;
     if (rec.charCodeAt(i) !== 44)
@@ -751,46 +751,6 @@ function parseRecord(rec: string, columns: readonly (CsvColumn | null)[], line: 
   if (k !== columns.length)
     throw new RowsCsvError(`line ${line}: ${k} cells, the header has ${columns.length}`);
   return row;
-}
-
-function decodeNumber(s: string, where: string): number {
-  if (s === 'NaN') return NaN;
-  if (s === 'Infinity') return Infinity;
-  if (s === '-Infinity') return -Infinity;
-  const x = Number(s);
-  if (s.trim() === '' || Number.isNaN(x)) throw new RowsCsvError(`${where}: '${s}' is not a number`);
-  return x;
-}
-
-function decodeCell(s: string, kind: CsvColumn['kind'], where: string): RowValue {
-  switch (kind) {
-    case 'number':
-      return decodeNumber(s, where);
-    case 'bool':
-      if (s === 'true') return true;
-      if (s === 'false') return false;
-      throw new RowsCsvError(`${where}: '${s}' is not true or false`);
-    case 'string':
-      return s;
-    case 'strings': {
-      let v: unknown;
-      try {
-        v = JSON.parse(s);
-      } catch {
-        throw new RowsCsvError(`${where}: a bag of strings is a JSON array, got '${s}'`);
-      }
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-        throw new RowsCsvError(`${where}: a bag of strings is a JSON array of strings`);
-      return v as string[];
-    }
-    case 'numbers': {
-      const inner = s.trim();
-      if (!inner.startsWith('[') || !inner.endsWith(']'))
-        throw new RowsCsvError(`${where}: a list of numbers is written [1,2.5,NaN], got '${s}'`);
-      const body = inner.slice(1, -1).trim();
-      return body === '' ? [] : body.split(',').map((p) => decodeNumber(p.trim(), where));
-    }
-  }
 }
 
 /** The header's cells (RFC 4180 quoting allowed). */
