@@ -479,6 +479,22 @@ function targets(r: PeerResults): string[] {
       lines.push(
         `| ${t.what} | ${n} | ${fmtRatio(c.ratio)} | ${paired} | ${fmtRatio(c.runtimeRatio)} | ${met} |`,
       );
+      // the inexact f32 MLP build against the same peer: (proml ÷ peer) ÷ (proml ÷ proml-f32)
+      const f = find(r, t.model, n, 'proml-f32');
+      if (f?.ratio === undefined) continue;
+      const ratio = c.ratio / f.ratio;
+      const pm = p !== undefined && f.paired !== undefined ? p.median / f.paired.median : undefined;
+      const flo = Math.min(ratio, pm ?? ratio);
+      const fhi = Math.max(ratio, pm ?? ratio);
+      const fmet =
+        flo >= t.need
+          ? 'yes (inexact build)'
+          : fhi < t.need
+            ? `**no** (${((100 * fhi) / t.need).toFixed(0)}% of the target at best)`
+            : 'unclear (the two measures disagree)';
+      lines.push(
+        `| ${t.what}, with the f32 MLP (--mlp-precision f32, inexact) | ${n} | ${fmtRatio(ratio)} | ${pm === undefined ? '—' : fmtRatio(pm)} | — | ${fmet} |`,
+      );
     }
   return lines;
 }

@@ -59,7 +59,9 @@ Commands:
                          transform module, inputs → component columns, bundle optional;
                          strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8,
                          --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off,
-                         --mlp-weights f64|f32: f32 storage where a layer's weights are exact)
+                         --mlp-weights f64|f32: f32 storage where a layer's weights are exact;
+                         --mlp-precision f32: INEXACT f32 MLP arithmetic, ~2x faster, within
+                         f32 rounding of the reference, the same bits on every engine)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
@@ -399,6 +401,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       '--tree-interleave': [],
       '--tree-block': [],
       '--mlp-weights': [],
+      '--mlp-precision': [],
     },
     ['--no-optimize', '--transform-only', '--no-simd'],
   );
@@ -420,6 +423,10 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   if (weightsText !== undefined && weightsText !== 'f32' && weightsText !== 'f64')
     throw new UsageError(`compile: --mlp-weights must be 'f32' or 'f64', not '${weightsText}'`);
   const mlpWeights: 'f32' | 'f64' | undefined = weightsText;
+  const precisionText = values.get('--mlp-precision');
+  if (precisionText !== undefined && precisionText !== 'f32' && precisionText !== 'f64')
+    throw new UsageError(`compile: --mlp-precision must be 'f32' or 'f64', not '${precisionText}'`);
+  const mlpPrecision: 'f32' | 'f64' | undefined = precisionText;
   const blockText = values.get('--tree-block');
   const block = blockText === undefined ? undefined : Number(blockText);
   // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
@@ -482,6 +489,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       ...(interleave === undefined ? {} : { treeInterleave: interleave }),
       ...(block === undefined ? {} : { treeBlock: block }),
       ...(mlpWeights === undefined ? {} : { mlpWeights }),
+      ...(mlpPrecision === undefined ? {} : { mlpPrecision }),
     };
     result = transformOnly
       ? await emit.emitTransformModule(r.checked, bundle, options)
@@ -502,6 +510,10 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   io.err(
     `compiled ${path} → ${out} (${result.bytes.length.toLocaleString('en-US')} bytes, ${(performance.now() - started).toFixed(0)} ms)`,
   );
+  if (result.manifest.strategies['mlp.precision'] !== undefined)
+    io.err(
+      'note: --mlp-precision f32 is inexact: the MLP sums in f32, so scores differ from the reference evaluator (and from `proml train`) by f32 rounding; the module still gives the same bits on every engine',
+    );
   return EXIT.ok;
 }
 

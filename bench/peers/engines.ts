@@ -75,28 +75,36 @@ function fromNullable(xs: ArrayLike<number | boolean | number[] | null | undefin
   });
 }
 
-const builds = new WeakMap<PeerModel, Map<boolean, Promise<{ bytes: Uint8Array; seconds: number }>>>();
+const builds = new WeakMap<PeerModel, Map<string, Promise<{ bytes: Uint8Array; seconds: number }>>>();
 
-/** The model's module (default or scalar build), compiled once per model and build. */
+/** The proml builds timed: the default, the scalar one, and the inexact f32 MLP (MLP models only). */
+type PromlBuild = 'proml' | 'proml-scalar' | 'proml-f32';
+const BUILD_OPTIONS: Record<PromlBuild, { simd: boolean; mlpPrecision?: 'f32' }> = {
+  proml: { simd: true },
+  'proml-scalar': { simd: false },
+  'proml-f32': { simd: true, mlpPrecision: 'f32' },
+};
+
+/** The model's module for one build, compiled once per model and build. */
 function compile(
   m: PeerModel,
-  simd: boolean,
+  build: PromlBuild,
   kernelBytes: Uint8Array,
 ): Promise<{ bytes: Uint8Array; seconds: number }> {
   let per = builds.get(m);
   if (per === undefined) builds.set(m, (per = new Map()));
-  let p = per.get(simd);
+  let p = per.get(build);
   if (p === undefined) {
     p = (async () => {
       const t = performance.now();
       const { bytes } = await emitScoringModule(m.checked, lowerModel(m.checked), m.bundle, {
         sourceText: m.source,
         kernelBytes,
-        simd,
+        ...BUILD_OPTIONS[build],
       });
       return { bytes, seconds: (performance.now() - t) / 1000 };
     })();
-    per.set(simd, p);
+    per.set(build, p);
   }
   return p;
 }
@@ -110,17 +118,30 @@ function strategies(manifest: { strategies: Record<string, unknown> }): string {
 /** Models whose proml_score allocates per call, so the timed call rewinds the allocator first. */
 export const rewinds = new Set<string>();
 
-function promlEngine(id: 'proml' | 'proml-scalar', ctx: EngineContext): Engine {
-  const simd = id === 'proml';
+const BUILD_TEXT: Record<PromlBuild, { label: string; measures: string }> = {
+  proml: {
+    label: 'proml (proml_score)',
+    measures:
+      'proml_score alone on a batch already copied into module memory (default build, SIMD128); entity blocks (GAME) staged by the host before the call',
+  },
+  'proml-scalar': {
+    label: 'proml scalar build',
+    measures: 'as proml, module compiled with EmitOptions.simd = false (no v128 code)',
+  },
+  'proml-f32': {
+    label: 'proml f32 MLP (inexact)',
+    measures:
+      'as proml, module compiled with --mlp-precision f32: the MLP in f32 (f32x4), the one inexact strategy (within f32 rounding of the reference; MLP models only)',
+  },
+};
+
+function promlEngine(id: PromlBuild, ctx: EngineContext): Engine {
   return {
     id,
-    label: simd ? 'proml (proml_score)' : 'proml scalar build',
-    measures: simd
-      ? 'proml_score alone on a batch already copied into module memory (default build, SIMD128); entity blocks (GAME) staged by the host before the call'
-      : 'as proml, module compiled with EmitOptions.simd = false (no v128 code)',
-    applies: () => true,
+    ...BUILD_TEXT[id],
+    applies: (m) => id !== 'proml-f32' || m.kind === 'mlp',
     setup: async (m) => {
-      const { bytes, seconds } = await compile(m, simd, ctx.kernelBytes);
+      const { bytes, seconds } = await compile(m, id, ctx.kernelBytes);
       const { exports, manifest } = instantiate(bytes);
       return {
         info: `compiled in ${seconds.toFixed(2)} s, ${(bytes.length / 1024).toFixed(0)} KiB; ${strategies(manifest)}`,
@@ -202,7 +223,7 @@ function runtimeEngine(ctx: EngineContext): Engine {
       'runtime Model.score(rows): row objects → ABI columns, copy into module memory, proml_score, copy the outputs out (GAME: + the entity-store lookup, MemoryEntityStore)',
     applies: () => true,
     setup: async (m) => {
-      const { bytes } = await compile(m, true, ctx.kernelBytes); // the proml engine's build
+      const { bytes } = await compile(m, 'proml', ctx.kernelBytes); // the proml engine's build
       const model = await Model.load(bytes);
       const store = model.manifest.entityBlocks.length > 0 ? new MemoryEntityStore(m.bundle) : undefined;
       return {
@@ -436,6 +457,7 @@ export async function engines(ctx: EngineContext): Promise<{ list: Engine[]; nat
   const list = [
     promlEngine('proml', ctx),
     promlEngine('proml-scalar', ctx),
+    promlEngine('proml-f32', ctx),
     runtimeEngine(ctx),
     referenceEngine(ctx),
     ortEngine('node', ctx),

@@ -68,6 +68,13 @@ export interface EmitOptions {
    * (half the bytes to stream per row; promoted to f64 on load, so the same products: same results).
    */
   mlpWeights?: 'f64' | 'f32';
+  /**
+   * MLP arithmetic: 'f64' (default: the reference evaluator's, bit for bit) or 'f32' — an INEXACT
+   * strategy: weights, activations and sums in f32 (4 outputs per f32x4), each output's sum still in
+   * ascending input order, so every engine and both builds give the same bits, but they differ from
+   * the reference's f64 results by f32 rounding (docs/abi.md 4.1). Opt-in only; tune never picks it.
+   */
+  mlpPrecision?: 'f64' | 'f32';
   /** Tree-ensemble layout for every gbdt (default: chosen per ensemble by defaultTreeLayout). */
   treeLayout?: TreeLayout;
   /** Flat layout: trees walked side by side, 1..8 (default DEFAULT_TREE_INTERLEAVE; same results). */
@@ -88,6 +95,7 @@ interface Strategy {
   simd: boolean;
   mlpUnroll: number;
   mlpWeights: 'f64' | 'f32';
+  mlpPrecision: 'f64' | 'f32';
   treeLayout: TreeLayout | null;
   treeInterleave: number;
   treeBlock: number;
@@ -481,6 +489,7 @@ function build(
     // measured (bench/results/simd.md): 4 f64x2 accumulators pay in the SIMD build, 2 pairs in the scalar one
     mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
     mlpWeights: options.mlpWeights ?? 'f64',
+    mlpPrecision: options.mlpPrecision ?? 'f64',
     treeLayout: options.treeLayout ?? null,
     treeInterleave: options.treeInterleave ?? DEFAULT_TREE_INTERLEAVE,
     treeBlock: options.treeBlock ?? DEFAULT_TREE_BLOCK,
@@ -619,7 +628,9 @@ function build(
   };
   if (usedDense) strategies['linear.dense'] = strategy.simd ? 'f64x2 x4' : 'scalar x8';
   if (mod.components.some((c) => c.kind === 'mlp')) {
-    strategies['mlp.simd'] = strategy.simd ? 'f64x2' : 'scalar';
+    const p32 = strategy.mlpPrecision === 'f32';
+    strategies['mlp.simd'] = strategy.simd ? (p32 ? 'f32x4' : 'f64x2') : 'scalar';
+    if (p32) strategies['mlp.precision'] = 'f32 (inexact: within f32 rounding of the reference)';
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
     strategies['mlp.weights'] = mlpF32Layers > 0 ? `f32 in ${mlpF32Layers} layers` : 'f64';
   }
@@ -2779,7 +2790,9 @@ class Gen {
       return NO_VALUE;
     }
     if (blocked !== undefined) margins = this.blockedMargins(c, blocked);
-    else if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
+    else if (coef.kind === 'mlp')
+      margins =
+        this.options.mlpPrecision === 'f32' ? this.mlpF32(c, coef, vals, mod) : this.mlp(c, coef, vals, mod);
     else if (coef.kind === 'gbdt') margins = this.gbdt(c, coef, vals, mod);
     else {
       margins = [];
@@ -3276,6 +3289,171 @@ class Gen {
     return Array.from(
       { length: c.outputWidth },
       (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(hin))), null).v,
+    );
+  }
+
+  /**
+   * An MLP in f32 (EmitOptions.mlpPrecision 'f32', inexact): the input row rounded to f32, then per
+   * layer z_o = b_o + Σ_i w_oi · h_i in f32 with i ascending (each product and each sum rounded to
+   * f32, no fused multiply-add), activation in f32. The SIMD build computes 4 outputs per f32x4,
+   * `unroll` vectors at a time; the scalar build the same sums one output at a time: same bits.
+   */
+  private mlpF32(
+    c: ir.IrComponent,
+    coef: Extract<ComponentCoefficients, { kind: 'mlp' }>,
+    vals: Val[],
+    mod: ir.Module,
+  ): number[] {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const f32t = binaryen.f32;
+    const v128 = binaryen.v128;
+    const simd = this.options.simd;
+    const U = this.options.mlpUnroll;
+    const group = 4 * U; // outputs per loop step
+    const maxW = Math.max(c.inputWidth, ...coef.layers.map((l) => Math.ceil(l.outputs / group) * group));
+    const x64 = this.denseInput(c, vals, mod);
+    // the input row in f32
+    let hin = this.pool.reserve(4 * maxW);
+    for (let i = 0; i < c.inputWidth; i++)
+      this.out.push(
+        m.f32.store(4 * i, 4, m.i32.const(hin), m.f32.demote(m.f64.load(8 * i, 8, m.i32.const(x64)))),
+      );
+    const bufs = [this.pool.reserve(4 * maxW), this.pool.reserve(4 * maxW)];
+    const g = (l: number): Ref => m.local.get(l, i32);
+    const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
+    coef.layers.forEach((layer, li) => {
+      const last = li === coef.layers.length - 1;
+      const oPad = Math.ceil(layer.outputs / group) * group;
+      const data = new Float32Array(layer.inputs * oPad + oPad);
+      for (let o = 0; o < layer.outputs; o++) {
+        data[layer.inputs * oPad + o] = layer.bias[o]!;
+        for (let i = 0; i < layer.inputs; i++) data[i * oPad + o] = layer.weights[o * layer.inputs + i]!;
+      }
+      const wAddr = this.pool.add(new Uint8Array(data.buffer));
+      const bAddr = wAddr + layer.inputs * oPad * 4;
+      const hout = bufs[li % 2]!;
+      const o = this.L.add(i32);
+      const i = this.L.add(i32);
+      const wp = this.L.add(i32);
+      const oLp = this.fresh('mlp_o');
+      const iLp = this.fresh('mlp_i');
+      const init: Ref[] = [];
+      const step: Ref[] = [];
+      const fin: Ref[] = [];
+      const hAt = (): Ref => m.f32.load(0, 4, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(2))));
+      const relu = !last && coef.activation === 'relu';
+      if (simd) {
+        const hv = this.L.add(v128);
+        const accs = Array.from({ length: U }, () => this.L.add(v128));
+        accs.forEach((acc, u) =>
+          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
+        );
+        step.push(m.local.set(hv, m.f32x4.splat(hAt())));
+        accs.forEach((acc, u) =>
+          step.push(
+            m.local.set(
+              acc,
+              m.f32x4.add(
+                m.local.get(acc, v128),
+                m.f32x4.mul(m.v128.load(16 * u, 4, g(wp)), m.local.get(hv, v128)),
+              ),
+            ),
+          ),
+        );
+        accs.forEach((acc, u) => {
+          const z = relu
+            ? m.v128.bitselect(m.local.get(acc, v128), zero(), m.f32x4.gt(m.local.get(acc, v128), zero()))
+            : m.local.get(acc, v128);
+          fin.push(m.v128.store(hout + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2)), z));
+        });
+      } else {
+        const hs = this.L.add(f32t);
+        const accs = Array.from({ length: group }, () => this.L.add(f32t));
+        accs.forEach((acc, u) =>
+          init.push(m.local.set(acc, m.f32.load(bAddr + 4 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
+        );
+        step.push(m.local.set(hs, hAt()));
+        accs.forEach((acc, u) =>
+          step.push(
+            m.local.set(
+              acc,
+              m.f32.add(
+                m.local.get(acc, f32t),
+                m.f32.mul(m.f32.load(4 * u, 4, g(wp)), m.local.get(hs, f32t)),
+              ),
+            ),
+          ),
+        );
+        accs.forEach((acc, u) => {
+          const z = relu
+            ? m.select(
+                m.f32.gt(m.local.get(acc, f32t), m.f32.const(0)),
+                m.local.get(acc, f32t),
+                m.f32.const(0),
+              )
+            : m.local.get(acc, f32t);
+          fin.push(m.f32.store(hout + 4 * u, 4, m.i32.shl(g(o), m.i32.const(2)), z));
+        });
+      }
+      this.out.push(
+        m.local.set(o, m.i32.const(0)),
+        m.block(`${oLp}$done`, [
+          m.loop(
+            oLp,
+            m.block(null, [
+              m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
+              ...init,
+              m.local.set(i, m.i32.const(0)),
+              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(2)))),
+              m.block(`${iLp}$done`, [
+                m.loop(
+                  iLp,
+                  m.block(null, [
+                    m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(layer.inputs))),
+                    ...step,
+                    m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
+                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 4))),
+                    m.br(iLp),
+                  ]),
+                ),
+              ]),
+              ...fin,
+              m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
+              m.br(oLp),
+            ]),
+          ),
+        ]),
+      );
+      if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
+        const k = this.L.add(i32);
+        const lp = this.fresh('mlp_act');
+        const addr = (): Ref => m.i32.add(m.i32.const(hout), m.i32.shl(g(k), m.i32.const(2)));
+        this.out.push(
+          m.local.set(k, m.i32.const(0)),
+          m.block(`${lp}$done`, [
+            m.loop(
+              lp,
+              m.block(null, [
+                m.br(`${lp}$done`, m.i32.ge_u(g(k), m.i32.const(layer.outputs))),
+                m.f32.store(
+                  0,
+                  4,
+                  addr(),
+                  m.call(this.kernelFn(coef.activation, 'f32'), [m.f32.load(0, 4, addr())], f32t),
+                ),
+                m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
+                m.br(lp),
+              ]),
+            ),
+          ]),
+        );
+      }
+      hin = hout;
+    });
+    return Array.from(
+      { length: c.outputWidth },
+      (_, q) => this.emit('f32', m.f32.load(4 * q, 4, m.i32.const(hin)), null).v,
     );
   }
 

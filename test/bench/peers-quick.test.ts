@@ -2,7 +2,7 @@
 // every model (1,000-wide logistic, hashed sparse, GAME with 1,000 members, 20-tree ensembles, a
 // 16-wide MLP), every engine once per batch size. Asserts that each engine agrees with proml within
 // the suite's tolerance, that the results hold a timed row for every engine × model × batch (tfjs
-// only for the MLP; the optional native C bound may skip models it does not cover, saying why), and
+// and proml's inexact f32 MLP build only for the MLP; the optional native C bound may skip models it does not cover, saying why), and
 // that quick mode writes no results file. The all-cores batch job is left out: starting worker
 // threads costs 5–10 s on a loaded machine (it runs in the full suite).
 // Run with `--import ./scripts/preload-binaryen.mjs` (the launcher does: it compiles models).
@@ -15,7 +15,16 @@ import { runPeers, TOLERANCE, type PeerResults } from '../../bench/peers.bench.j
 
 const BENCH = join(new URL('.', import.meta.url).pathname, '..', '..', 'bench');
 const MODELS = ['logistic_1000', 'sparse_hashed', 'game', 'trees_500x8', 'trees_1000x31', 'mlp'];
-const ENGINES = ['proml', 'proml-scalar', 'proml-runtime', 'reference', 'ort-node', 'ort-web', 'tfjs-wasm'];
+const ENGINES = [
+  'proml',
+  'proml-scalar',
+  'proml-f32',
+  'proml-runtime',
+  'reference',
+  'ort-node',
+  'ort-web',
+  'tfjs-wasm',
+];
 const BATCHES = [1, 100];
 
 function mtime(name: string): number | null {
@@ -41,7 +50,8 @@ describe('peer benchmark, quick mode', () => {
   it('every engine agrees with proml before timing', () => {
     for (const m of r.models)
       for (const e of r.engines) {
-        if (e.id === 'tfjs-wasm' && m.name !== 'mlp') continue;
+        // MLP-only engines: tfjs, and proml's inexact f32 MLP build
+        if ((e.id === 'tfjs-wasm' || e.id === 'proml-f32') && m.name !== 'mlp') continue;
         const a = m.agreement[e.id];
         if (e.id === 'native' && a === undefined) {
           assert.match(m.setup['native'] ?? '', /^skipped: /, `${m.name}: native neither ran nor said why`);
@@ -58,8 +68,8 @@ describe('peer benchmark, quick mode', () => {
   it('times every engine × model × batch', () => {
     for (const m of r.models)
       for (const e of r.engines) {
-        if (e.id === 'tfjs-wasm' && m.name !== 'mlp') {
-          assert.ok(!m.cases.some((c) => c.engine === e.id), `tfjs ran on ${m.name}`);
+        if ((e.id === 'tfjs-wasm' || e.id === 'proml-f32') && m.name !== 'mlp') {
+          assert.ok(!m.cases.some((c) => c.engine === e.id), `${e.id} ran on ${m.name}`);
           continue;
         }
         for (const n of BATCHES) {

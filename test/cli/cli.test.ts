@@ -154,6 +154,21 @@ describe('proml cli', () => {
     ]);
     assert.equal(rowByRow.code, 0, rowByRow.err);
     assert.doesNotMatch(proml(['inspect', f]).out, /trees\.block/);
+    const inexact = proml([
+      'compile',
+      'fixtures/models/pymk/model.pml',
+      '-c',
+      'fixtures/models/pymk/bundle',
+      '--mlp-precision',
+      'f32',
+      '--mlp-weights',
+      'f32',
+      '-o',
+      f,
+    ]);
+    assert.equal(inexact.code, 0, inexact.err);
+    assert.match(inexact.err, /note: --mlp-precision f32 is inexact/);
+    assert.match(proml(['inspect', f]).out, /"mlp\.precision":"f32 \(inexact/);
     const badBlock = proml([
       'compile',
       'fixtures/models/feed_ctr/model.pml',

@@ -664,6 +664,56 @@ describe('emit: scoring module (first slice)', () => {
     }
   });
 
+  it('mlpPrecision f32 (inexact): every build the same bits, within f32 rounding of the reference', async () => {
+    for (const name of ['pymk', 'notification_send', 'search_spaces']) {
+      const dir = join(MODELS_DIR, name);
+      const source = readFileSync(join(dir, 'model.pml'), 'utf8');
+      const checked = checkSource('model.pml', source).checked!;
+      const bundle = readBundle(join(dir, 'bundle'));
+      const rows = randomRows(checked, bundle, { seed: 34, count: 2_000 });
+      const want = evaluate(checked, bundle, rows);
+      let first: string | null = null;
+      for (const v of [
+        { simd: true },
+        { simd: false },
+        { simd: true, mlpUnroll: 1 },
+        { simd: true, mlpUnroll: 8 },
+      ]) {
+        const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+          sourceText: source,
+          kernelBytes: kernels,
+          mlpPrecision: 'f32',
+          ...v,
+        });
+        assert.match(manifest.strategies['mlp.precision']!, /^f32 \(inexact/);
+        assert.equal(manifest.strategies['mlp.simd'], v.simd ? 'f32x4' : 'scalar');
+        const text = binaryen.readBinary(bytes).emitText();
+        if (v.simd) assert.match(text, /f32x4\.mul/);
+        else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
+        const { exports } = instantiate(bytes);
+        const got = score(exports, manifest, rows, bundle);
+        const out = JSON.stringify(got.outputs) + JSON.stringify(got.status);
+        if (first === null) first = out;
+        else assert.ok(out === first, `${name} ${JSON.stringify(v)}: an f32 build changed the outputs`);
+        // the f32 sums stay within 1e-5 (relative, or absolute below 1) of the reference's f64 ones
+        for (const o of manifest.outputs)
+          want.forEach((w, r) => {
+            if (w.rejected !== null) return;
+            const x = w.outputs![o.name];
+            const y = got.outputs[o.name]![r];
+            for (const [a, b] of Array.isArray(x)
+              ? (x as number[]).map((e, q) => [e, (y as number[])[q]!])
+              : [[x, y]])
+              if (typeof a === 'number' && Number.isFinite(a))
+                assert.ok(
+                  Math.abs((b as number) - a) <= 1e-5 * Math.max(1, Math.abs(a)),
+                  `${name} row ${r} ${o.name}: ${String(b)} vs reference ${a}`,
+                );
+          });
+      }
+    }
+  });
+
   it('the dense linear kernel is f64x2 code in the SIMD build and gives the scalar build its bits', async () => {
     const { checked, source } = model(DENSE);
     const bundle = randomBundle(checked, { seed: 41 });
