@@ -61,7 +61,8 @@ Commands:
                          --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off,
                          --mlp-weights f64|f32: f32 storage where a layer's weights are exact;
                          --mlp-precision f32: INEXACT f32 MLP arithmetic, ~2x faster, within
-                         f32 rounding of the reference, the same bits on every engine)
+                         f32 rounding of the reference, the same bits on every engine;
+                         --mlp-block 1..1024 rows per block of the f32 MLP, 1 = off)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging
@@ -402,6 +403,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       '--tree-block': [],
       '--mlp-weights': [],
       '--mlp-precision': [],
+      '--mlp-block': [],
     },
     ['--no-optimize', '--transform-only', '--no-simd'],
   );
@@ -427,6 +429,12 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   if (precisionText !== undefined && precisionText !== 'f32' && precisionText !== 'f64')
     throw new UsageError(`compile: --mlp-precision must be 'f32' or 'f64', not '${precisionText}'`);
   const mlpPrecision: 'f32' | 'f64' | undefined = precisionText;
+  const mlpBlockText = values.get('--mlp-block');
+  const mlpBlock = mlpBlockText === undefined ? undefined : Number(mlpBlockText);
+  if (mlpBlock !== undefined && !(Number.isInteger(mlpBlock) && mlpBlock >= 1 && mlpBlock <= 1024))
+    throw new UsageError(
+      `compile: --mlp-block must be an integer in 1..1024 (1 = off), not '${mlpBlockText}'`,
+    );
   const blockText = values.get('--tree-block');
   const block = blockText === undefined ? undefined : Number(blockText);
   // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
@@ -490,6 +498,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       ...(block === undefined ? {} : { treeBlock: block }),
       ...(mlpWeights === undefined ? {} : { mlpWeights }),
       ...(mlpPrecision === undefined ? {} : { mlpPrecision }),
+      ...(mlpBlock === undefined ? {} : { mlpBlock }),
     };
     result = transformOnly
       ? await emit.emitTransformModule(r.checked, bundle, options)

@@ -44,6 +44,12 @@ export const DEFAULT_TREE_INTERLEAVE = 8;
  *  (bench/results/tree-block.md): 1.3-1.6× the row-at-a-time walk on 500 depth-8 trees and 1,000
  *  31-leaf trees at 64-256 rows; batches under 8 rows are walked row by row either way. */
 export const DEFAULT_TREE_BLOCK = 128;
+/** Rows per block of the row-blocked f32 MLP (1 = off); see EmitOptions.mlpBlock. */
+export const DEFAULT_MLP_BLOCK = 64;
+/** Rows an f32 MLP block computes side by side (accumulators: this × MLP_BLOCK_VECTORS f32x4). */
+const MLP_BLOCK_LANES = 4;
+/** Output vectors (4 outputs each) per step of the row-blocked f32 MLP. */
+const MLP_BLOCK_VECTORS = 2;
 /** A block's scratch (9 · inputWidth + 8 · classes bytes per row) stays under this: wide ensembles get fewer rows per block. */
 const MAX_BLOCK_SCRATCH = 1 << 20;
 /** The largest treeBlock (its scratch is static: rows × (9 · inputWidth + 8 · classes) bytes). */
@@ -75,6 +81,12 @@ export interface EmitOptions {
    * the reference's f64 results by f32 rounding (docs/abi.md 4.1). Opt-in only; tune never picks it.
    */
   mlpPrecision?: 'f64' | 'f32';
+  /**
+   * f32 MLPs (mlpPrecision 'f32'): rows per block of the row-blocked MLP (the block's input rows
+   * gathered first, then each layer computed for 4 rows at a time, each weight vector loaded once
+   * for the 4); 1 = off (default DEFAULT_MLP_BLOCK; same results).
+   */
+  mlpBlock?: number;
   /** Tree-ensemble layout for every gbdt (default: chosen per ensemble by defaultTreeLayout). */
   treeLayout?: TreeLayout;
   /** Flat layout: trees walked side by side, 1..8 (default DEFAULT_TREE_INTERLEAVE; same results). */
@@ -96,6 +108,7 @@ interface Strategy {
   mlpUnroll: number;
   mlpWeights: 'f64' | 'f32';
   mlpPrecision: 'f64' | 'f32';
+  mlpBlock: number;
   treeLayout: TreeLayout | null;
   treeInterleave: number;
   treeBlock: number;
@@ -490,10 +503,16 @@ function build(
     mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
     mlpWeights: options.mlpWeights ?? 'f64',
     mlpPrecision: options.mlpPrecision ?? 'f64',
+    mlpBlock: options.mlpBlock ?? DEFAULT_MLP_BLOCK,
     treeLayout: options.treeLayout ?? null,
     treeInterleave: options.treeInterleave ?? DEFAULT_TREE_INTERLEAVE,
     treeBlock: options.treeBlock ?? DEFAULT_TREE_BLOCK,
   };
+  if (!Number.isInteger(strategy.mlpBlock) || strategy.mlpBlock < 1 || strategy.mlpBlock > MAX_TREE_BLOCK)
+    throw new CompileError(
+      'invalidModule',
+      `mlpBlock must be an integer in 1..${MAX_TREE_BLOCK}, got ${strategy.mlpBlock}`,
+    );
   if (!Number.isInteger(strategy.treeBlock) || strategy.treeBlock < 1 || strategy.treeBlock > MAX_TREE_BLOCK)
     throw new CompileError(
       'invalidModule',
@@ -513,7 +532,7 @@ function build(
       'invalidModule',
       `mlpUnroll must be an integer in 1..8, got ${strategy.mlpUnroll}`,
     );
-  const { layouts, usedDense, blockedTrees, blockRows, mlpF32Layers } = addScore(
+  const { layouts, usedDense, blockedTrees, blockedMlps, blockRows, mlpF32Layers } = addScore(
     m,
     checked,
     mod,
@@ -631,6 +650,8 @@ function build(
     const p32 = strategy.mlpPrecision === 'f32';
     strategies['mlp.simd'] = strategy.simd ? (p32 ? 'f32x4' : 'f64x2') : 'scalar';
     if (p32) strategies['mlp.precision'] = 'f32 (inexact: within f32 rounding of the reference)';
+    // rows per block of the row-blocked f32 MLP; absent: every row on its own
+    if (blockedMlps) strategies['mlp.block'] = String(blockRows);
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
     strategies['mlp.weights'] = mlpF32Layers > 0 ? `f32 in ${mlpF32Layers} layers` : 'f64';
   }
@@ -691,6 +712,7 @@ function addScore(
   layouts: Map<string, TreeLayout>;
   usedDense: boolean;
   blockedTrees: Set<string>;
+  blockedMlps: boolean;
   blockRows: number;
   mlpF32Layers: number;
 } {
@@ -1196,24 +1218,48 @@ function addScore(
   const { row, ST } = main;
   row.push(m.i32.store(0, 4, m.i32.add(get(STATUS), m.i32.shl(get(R), m.i32.const(2))), get(ST)));
 
-  // row-blocked tree ensembles: which gbdt components, their block scratch (see blockedTreeComponents)
-  const blocked = transform ? [] : blockedTreeComponents(mod, bundle, strategy);
+  // row-blocked components: which ones, their block scratch (see blockedComponents)
+  const blocked = transform ? [] : blockedComponents(mod, bundle, strategy);
   const BLK = blocked.length > 0 ? { start: L.add(i32), rel: L.add(i32), rows: L.add(i32) } : null;
-  // rows per block: treeBlock, fewer when the block's scratch would pass MAX_BLOCK_SCRATCH bytes
+  // scratch bytes per row of each blocked component
+  const rowBytes = (b: BlockedComponent): number =>
+    b.kind === 'gbdt'
+      ? 9 * b.c.inputWidth + 8 * b.c.outputWidth
+      : 4 * b.c.inputWidth + 8 * Math.max(b.c.inputWidth, ...mlpBlockPads(b.coef));
+  // rows per block: treeBlock / mlpBlock (the smaller where both apply), fewer when a block's
+  // scratch would pass MAX_BLOCK_SCRATCH bytes
   const blockRows = Math.max(
     1,
     Math.min(
-      strategy.treeBlock,
-      ...blocked.map((b) => Math.floor(MAX_BLOCK_SCRATCH / (9 * b.c.inputWidth + 8 * b.c.outputWidth))),
+      ...(blocked.some((b) => b.kind === 'gbdt') ? [strategy.treeBlock] : []),
+      ...(blocked.some((b) => b.kind === 'mlp') ? [strategy.mlpBlock] : []),
+      ...blocked.map((b) => Math.floor(MAX_BLOCK_SCRATCH / rowBytes(b))),
     ),
   );
   const scratch = new Map<string, BlockScratch>();
   for (const b of blocked)
-    scratch.set(b.c.name, {
-      x: pool.reserve(blockRows * 8 * b.c.inputWidth),
-      miss: pool.reserve(blockRows * b.c.inputWidth),
-      out: pool.reserve(blockRows * 8 * b.c.outputWidth),
-    });
+    if (b.kind === 'gbdt')
+      scratch.set(b.c.name, {
+        x: pool.reserve(blockRows * 8 * b.c.inputWidth),
+        miss: pool.reserve(blockRows * b.c.inputWidth),
+        out: pool.reserve(blockRows * 8 * b.c.outputWidth),
+        stride: 8 * b.c.outputWidth,
+      });
+    else {
+      const pads = mlpBlockPads(b.coef);
+      const widest = Math.max(b.c.inputWidth, ...pads);
+      const bufs: [number, number] = [
+        pool.reserve(blockRows * 4 * widest),
+        pool.reserve(blockRows * 4 * widest),
+      ];
+      scratch.set(b.c.name, {
+        x: pool.reserve(blockRows * 4 * b.c.inputWidth),
+        miss: -1,
+        out: bufs[(pads.length - 1) % 2]!,
+        stride: 4 * pads[pads.length - 1]!,
+        bufs,
+      });
+    }
   /** A code generator over one copy of the row prelude (the scoring pass's, or the gather pass's). */
   const newGen = (
     p: ReturnType<typeof rowPrelude>,
@@ -1459,6 +1505,10 @@ function addScore(
     for (const b of blocked) {
       const sc = scratch.get(b.c.name)!;
       const W = b.c.inputWidth;
+      if (b.kind === 'mlp') {
+        kernels.push(emitBlockedMlp(m, L, pool, kernelFn, b.coef, W, sc, BLK.rows));
+        continue;
+      }
       const [lx, lm, lo] = [L.add(i32), L.add(i32), L.add(i32)];
       kernels.push(
         m.local.set(lx, m.i32.const(sc.x)),
@@ -1482,13 +1532,15 @@ function addScore(
             ),
           ),
           m.local.set(BLK.rows, m.i32.sub(get(end), get(R))),
-          ...blocked.map((b) =>
-            m.memory.fill(
-              m.i32.const(scratch.get(b.c.name)!.miss),
-              m.i32.const(1),
-              m.i32.mul(get(BLK.rows), m.i32.const(b.c.inputWidth)),
+          ...blocked
+            .filter((b) => b.kind === 'gbdt')
+            .map((b) =>
+              m.memory.fill(
+                m.i32.const(scratch.get(b.c.name)!.miss),
+                m.i32.const(1),
+                m.i32.mul(get(BLK.rows), m.i32.const(b.c.inputWidth)),
+              ),
             ),
-          ),
           rowLoop('proml$gather', get(end), gather),
           ...kernels,
           m.local.set(R, get(BLK.start)),
@@ -1512,7 +1564,8 @@ function addScore(
   return {
     layouts: g.layouts,
     usedDense: g.usedDense,
-    blockedTrees: new Set(blocked.map((b) => b.c.name)),
+    blockedTrees: new Set(blocked.filter((b) => b.kind === 'gbdt').map((b) => b.c.name)),
+    blockedMlps: blocked.some((b) => b.kind === 'mlp'),
     blockRows,
     mlpF32Layers: g.mlpF32Layers,
   };
@@ -1668,11 +1721,15 @@ function checkedInput(
   return { required: c.required, range: c.range };
 }
 
-/** Where a row-blocked ensemble's block lives: f64 cells [rows][W], u8 missing flags [rows][W], f64 margins [rows][classes]. */
+/** Where a row-blocked component's block lives. gbdt: f64 cells [rows][W], u8 missing flags [rows][W], f64 margins [rows][classes]; mlp: f32 input rows [rows][W], then the layers' buffers. */
 interface BlockScratch {
   x: number;
   miss: number;
   out: number;
+  /** Bytes per row of out (gbdt: 8 · classes, f64 margins; mlp: 4 · the last layer's padded width, f32). */
+  stride: number;
+  /** mlp: the two f32 [rows][widest padded layer] buffers the layers alternate between. */
+  bufs?: [number, number];
 }
 
 /** Row-blocked ensembles as one Gen sees them: the gather pass stores cells, the scoring pass reads margins. */
@@ -1687,23 +1744,183 @@ interface BlockedTrees {
 const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
 
 /**
- * The gbdt components the scoring module walks row-blocked: treeBlock > 1, global, flat layout, and
- * features that depend on no other component (the gather pass evaluates only the nodes the
- * features depend on: ancestors, which includes the component node itself).
+ * A row-blocked f32 MLP over the block's rows (sc.x: f32 [rows][W]), layer by layer into sc.bufs:
+ * MLP_BLOCK_LANES rows side by side, MLP_BLOCK_VECTORS f32x4 output vectors per step, so each weight
+ * vector is loaded once for the rows; the rows left over (fewer than MLP_BLOCK_LANES) one at a time.
+ * Every output of every row is b_o + Σ_i w_oi · h_i in f32 with i ascending, as in Gen.mlpF32: the
+ * same bits. rows: i32 local, the block's row count.
  */
-function blockedTreeComponents(
-  mod: ir.Module,
-  bundle: Bundle,
-  strategy: Strategy,
-): { c: ir.IrComponent; coef: Extract<ComponentCoefficients, { kind: 'gbdt' }>; ancestors: Set<number> }[] {
-  if (strategy.treeBlock <= 1) return [];
-  const out: ReturnType<typeof blockedTreeComponents> = [];
+function emitBlockedMlp(
+  m: binaryen.Module,
+  L: Locals,
+  pool: DataPool,
+  kernelFn: (fn: KernelFn, s: 'f32' | 'f64') => string,
+  coef: Extract<ComponentCoefficients, { kind: 'mlp' }>,
+  W: number,
+  sc: BlockScratch,
+  rows: number,
+): Ref {
+  const i32 = binaryen.i32;
+  const f32t = binaryen.f32;
+  const v128 = binaryen.v128;
+  const g = (l: number): Ref => m.local.get(l, i32);
+  const V = MLP_BLOCK_VECTORS;
+  const group = 4 * V;
+  const pads = mlpBlockPads(coef);
+  const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
+  const [o, i, wp, r, full, inRow, outRow, k] = Array.from({ length: 8 }, () => L.add(i32));
+  const hv = L.add(v128);
+  let labels = 0;
+  const label = (what: string): string => `proml$bmlp$${what}${labels++}`;
+  const loop = (name: string, cond: Ref, body: Ref[]): Ref =>
+    m.block(`${name}$done`, [m.loop(name, m.block(null, [m.br(`${name}$done`, cond), ...body, m.br(name)]))]);
+  const out: Ref[] = [m.local.set(full, m.i32.and(g(rows), m.i32.const(-MLP_BLOCK_LANES)))];
+  let src = sc.x;
+  let srcStride = 4 * W;
+  coef.layers.forEach((layer, li) => {
+    const last = li === coef.layers.length - 1;
+    const oPad = pads[li]!;
+    const data = new Float32Array(layer.inputs * oPad + oPad);
+    for (let q = 0; q < layer.outputs; q++) {
+      data[layer.inputs * oPad + q] = layer.bias[q]!;
+      for (let j = 0; j < layer.inputs; j++) data[j * oPad + q] = layer.weights[q * layer.inputs + j]!;
+    }
+    const wAddr = pool.add(new Uint8Array(data.buffer));
+    const bAddr = wAddr + layer.inputs * oPad * 4;
+    const dst = sc.bufs![li % 2]!;
+    const dstStride = 4 * oPad;
+    const relu = !last && coef.activation === 'relu';
+    // `lanes` rows starting at row r: accumulators [row][vector]
+    const rowsAtOnce = (lanes: number): Ref => {
+      const accs = Array.from({ length: lanes }, () => Array.from({ length: V }, () => L.add(v128)));
+      const init: Ref[] = [];
+      const step: Ref[] = [];
+      const fin: Ref[] = [];
+      accs.forEach((row) =>
+        row.forEach((acc, u) =>
+          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
+        ),
+      );
+      const ws = Array.from({ length: V }, () => L.add(v128));
+      ws.forEach((w, u) => step.push(m.local.set(w, m.v128.load(16 * u, 4, g(wp)))));
+      accs.forEach((row, q) => {
+        step.push(
+          m.local.set(
+            hv,
+            m.f32x4.splat(m.f32.load(q * srcStride, 4, m.i32.add(g(inRow), m.i32.shl(g(i), m.i32.const(2))))),
+          ),
+        );
+        row.forEach((acc, u) =>
+          step.push(
+            m.local.set(
+              acc,
+              m.f32x4.add(
+                m.local.get(acc, v128),
+                m.f32x4.mul(m.local.get(ws[u]!, v128), m.local.get(hv, v128)),
+              ),
+            ),
+          ),
+        );
+      });
+      accs.forEach((row, q) =>
+        row.forEach((acc, u) => {
+          const z = relu
+            ? m.v128.bitselect(m.local.get(acc, v128), zero(), m.f32x4.gt(m.local.get(acc, v128), zero()))
+            : m.local.get(acc, v128);
+          fin.push(
+            m.v128.store(q * dstStride + 16 * u, 4, m.i32.add(g(outRow), m.i32.shl(g(o), m.i32.const(2))), z),
+          );
+        }),
+      );
+      return loop(label('o'), m.i32.ge_u(g(o), m.i32.const(oPad)), [
+        ...init,
+        m.local.set(i, m.i32.const(0)),
+        m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(2)))),
+        loop(label('i'), m.i32.ge_u(g(i), m.i32.const(layer.inputs)), [
+          ...step,
+          m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
+          m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 4))),
+        ]),
+        ...fin,
+        m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
+      ]);
+    };
+    const rowAddrs = (): Ref[] => [
+      m.local.set(inRow, m.i32.add(m.i32.const(src), m.i32.mul(g(r), m.i32.const(srcStride)))),
+      m.local.set(outRow, m.i32.add(m.i32.const(dst), m.i32.mul(g(r), m.i32.const(dstStride)))),
+      m.local.set(o, m.i32.const(0)),
+    ];
+    out.push(
+      m.local.set(r, m.i32.const(0)),
+      loop(label('rows'), m.i32.ge_u(g(r), g(full)), [
+        ...rowAddrs(),
+        rowsAtOnce(MLP_BLOCK_LANES),
+        m.local.set(r, m.i32.add(g(r), m.i32.const(MLP_BLOCK_LANES))),
+      ]),
+      loop(label('tail'), m.i32.ge_u(g(r), g(rows)), [
+        ...rowAddrs(),
+        rowsAtOnce(1),
+        m.local.set(r, m.i32.add(g(r), m.i32.const(1))),
+      ]),
+    );
+    if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
+      // every output of every row of the block (padding outputs too: finite, never read)
+      const addr = (): Ref => m.i32.add(m.i32.const(dst), m.i32.shl(g(k), m.i32.const(2)));
+      out.push(
+        m.local.set(k, m.i32.const(0)),
+        loop(label('act'), m.i32.ge_u(g(k), m.i32.mul(g(rows), m.i32.const(oPad))), [
+          m.f32.store(
+            0,
+            4,
+            addr(),
+            m.call(kernelFn(coef.activation, 'f32'), [m.f32.load(0, 4, addr())], f32t),
+          ),
+          m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
+        ]),
+      );
+    }
+    src = dst;
+    srcStride = dstStride;
+  });
+  return m.block(null, out);
+}
+
+/** A component computed a block of rows at a time (see blockedComponents). */
+type BlockedComponent =
+  | {
+      kind: 'gbdt';
+      c: ir.IrComponent;
+      coef: Extract<ComponentCoefficients, { kind: 'gbdt' }>;
+      ancestors: Set<number>;
+    }
+  | {
+      kind: 'mlp';
+      c: ir.IrComponent;
+      coef: Extract<ComponentCoefficients, { kind: 'mlp' }>;
+      ancestors: Set<number>;
+    };
+
+/**
+ * The components the scoring module computes row-blocked: gbdt with treeBlock > 1 and the flat
+ * layout; f32 MLPs with mlpBlock > 1 in the SIMD build. Global only, and only components whose features depend on
+ * no other component (the gather pass evaluates just the nodes the features depend on: ancestors,
+ * which includes the component node itself).
+ */
+function blockedComponents(mod: ir.Module, bundle: Bundle, strategy: Strategy): BlockedComponent[] {
+  const out: BlockedComponent[] = [];
   for (const n of mod.nodes) {
     if (n.op !== 'component') continue;
     const c = mod.components[n.attrs.component!]!;
     const coef = bundle.components.get(c.name);
-    if (c.kind !== 'gbdt' || c.per !== null || coef?.kind !== 'gbdt') continue;
-    if ((strategy.treeLayout ?? defaultTreeLayout(coef)) !== 'flat') continue;
+    if (c.per !== null || coef === undefined) continue;
+    const tree =
+      coef.kind === 'gbdt' &&
+      strategy.treeBlock > 1 &&
+      (strategy.treeLayout ?? defaultTreeLayout(coef)) === 'flat';
+    // (the blocked MLP kernel is f32x4 code: the scalar build keeps the row-at-a-time MLP)
+    const net =
+      coef.kind === 'mlp' && strategy.mlpPrecision === 'f32' && strategy.mlpBlock > 1 && strategy.simd;
+    if (!tree && !net) continue;
     const ancestors = new Set<number>([n.id]);
     const stack = [...n.args];
     let pure = true;
@@ -1715,9 +1932,17 @@ function blockedTreeComponents(
       if (a.op === 'component') pure = false;
       stack.push(...a.args);
     }
-    if (pure) out.push({ c, coef, ancestors });
+    if (!pure) continue;
+    if (coef.kind === 'gbdt') out.push({ kind: 'gbdt', c, coef, ancestors });
+    else if (coef.kind === 'mlp') out.push({ kind: 'mlp', c, coef, ancestors });
   }
   return out;
+}
+
+/** The padded width (f32 outputs) of each layer of a row-blocked f32 MLP. */
+function mlpBlockPads(coef: Extract<ComponentCoefficients, { kind: 'mlp' }>): number[] {
+  const group = 4 * MLP_BLOCK_VECTORS;
+  return coef.layers.map((l) => Math.ceil(l.outputs / group) * group);
 }
 
 /** Code for one node at a time: each node's value (and presence) goes into fresh locals. */
@@ -2784,12 +3009,13 @@ class Gen {
     const c = mod.components[n.attrs.component!]!;
     const coef = this.bundle.components.get(c.name)!;
     let margins: number[];
-    const blocked = coef.kind === 'gbdt' ? this.blockedTrees?.comps.get(c.name) : undefined;
+    const blocked = this.blockedTrees?.comps.get(c.name);
     if (blocked !== undefined && this.blockedTrees!.mode === 'gather') {
-      this.gatherTreeCells(c, vals, mod, blocked);
+      if (coef.kind === 'mlp') this.gatherMlpRow(c, vals, mod, blocked);
+      else this.gatherTreeCells(c, vals, mod, blocked);
       return NO_VALUE;
     }
-    if (blocked !== undefined) margins = this.blockedMargins(c, blocked);
+    if (blocked !== undefined) margins = this.blockedMargins(c, blocked, coef.kind === 'mlp');
     else if (coef.kind === 'mlp')
       margins =
         this.options.mlpPrecision === 'f32' ? this.mlpF32(c, coef, vals, mod) : this.mlp(c, coef, vals, mod);
@@ -3560,25 +3786,53 @@ class Gen {
     );
   }
 
-  /** Row-blocked gbdt, scoring pass: the row's margins, computed by the block's walk, rounded to f32. */
-  private blockedMargins(c: ir.IrComponent, sc: BlockScratch): number[] {
+  /** Row-blocked component, scoring pass: the row's margins, computed for the block (gbdt: f64, rounded to f32; f32 MLP: f32). */
+  private blockedMargins(c: ir.IrComponent, sc: BlockScratch, f32: boolean): number[] {
     const m = this.m;
     const i32 = binaryen.i32;
-    this.layouts.set(c.name, 'flat');
+    if (!f32) this.layouts.set(c.name, 'flat');
     const row = this.L.add(i32);
     this.out.push(
       m.local.set(
         row,
         m.i32.add(
           m.i32.const(sc.out),
-          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(8 * c.outputWidth)),
+          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(sc.stride)),
         ),
       ),
     );
     return Array.from(
       { length: c.outputWidth },
-      (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.local.get(row, i32))), null).v,
+      (_, q) =>
+        this.emit(
+          'f32',
+          f32
+            ? m.f32.load(4 * q, 4, m.local.get(row, i32))
+            : m.f32.demote(m.f64.load(8 * q, 8, m.local.get(row, i32))),
+          null,
+        ).v,
     );
+  }
+
+  /** Row-blocked f32 MLP, gather pass: the row's dense input, rounded to f32, into its row of the block. */
+  private gatherMlpRow(c: ir.IrComponent, vals: Val[], mod: ir.Module, sc: BlockScratch): void {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const x64 = this.denseInput(c, vals, mod);
+    const xr = this.L.add(i32);
+    this.out.push(
+      m.local.set(
+        xr,
+        m.i32.add(
+          m.i32.const(sc.x),
+          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(4 * c.inputWidth)),
+        ),
+      ),
+    );
+    for (let i = 0; i < c.inputWidth; i++)
+      this.out.push(
+        m.f32.store(4 * i, 4, m.local.get(xr, i32), m.f32.demote(m.f64.load(8 * i, 8, m.i32.const(x64)))),
+      );
   }
 
   /** Transform module, gbdt: the row's cells (f64) and validity bits at row · W + column. */

@@ -673,12 +673,16 @@ describe('emit: scoring module (first slice)', () => {
       const rows = randomRows(checked, bundle, { seed: 34, count: 2_000 });
       const want = evaluate(checked, bundle, rows);
       let first: string | null = null;
-      for (const v of [
+      let firstSmall: string | null = null;
+      const variants: { simd: boolean; mlpUnroll?: number; mlpBlock?: number }[] = [
         { simd: true },
         { simd: false },
         { simd: true, mlpUnroll: 1 },
         { simd: true, mlpUnroll: 8 },
-      ]) {
+        { simd: true, mlpBlock: 1 },
+        { simd: true, mlpBlock: 7 },
+      ];
+      for (const v of variants) {
         const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
           sourceText: source,
           kernelBytes: kernels,
@@ -690,11 +694,19 @@ describe('emit: scoring module (first slice)', () => {
         const text = binaryen.readBinary(bytes).emitText();
         if (v.simd) assert.match(text, /f32x4\.mul/);
         else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
+        // row-blocked in the SIMD build unless mlpBlock is 1 (the scalar build never is)
+        const block = v.simd && v.mlpBlock !== 1 ? String(v.mlpBlock ?? 64) : undefined;
+        assert.equal(manifest.strategies['mlp.block'], block, `${name} ${JSON.stringify(v)}`);
         const { exports } = instantiate(bytes);
         const got = score(exports, manifest, rows, bundle);
         const out = JSON.stringify(got.outputs) + JSON.stringify(got.status);
         if (first === null) first = out;
         else assert.ok(out === first, `${name} ${JSON.stringify(v)}: an f32 build changed the outputs`);
+        // a batch smaller than a row group (the blocked kernel's leftover rows only)
+        const small = score(exports, manifest, rows.slice(0, 3), bundle);
+        const smallOut = JSON.stringify(small.outputs) + JSON.stringify(small.status);
+        if (firstSmall === null) firstSmall = smallOut;
+        else assert.ok(smallOut === firstSmall, `${name} ${JSON.stringify(v)}: 3 rows scored differently`);
         // the f32 sums stay within 1e-5 (relative, or absolute below 1) of the reference's f64 ones
         for (const o of manifest.outputs)
           want.forEach((w, r) => {
