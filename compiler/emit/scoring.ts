@@ -50,6 +50,8 @@ export const DEFAULT_MLP_BLOCK = 64;
 const MLP_BLOCK_LANES = 4;
 /** Output vectors (4 outputs each) per step of the row-blocked f32 MLP. */
 const MLP_BLOCK_VECTORS = 2;
+/** Output vectors per step for the rows left over (one row at a time: more accumulators to hide the add latency). */
+const MLP_TAIL_VECTORS = 4;
 /** A block's scratch (9 · inputWidth + 8 · classes bytes per row) stays under this: wide ensembles get fewer rows per block. */
 const MAX_BLOCK_SCRATCH = 1 << 20;
 /** The largest treeBlock (its scratch is static: rows × (9 · inputWidth + 8 · classes) bytes). */
@@ -1746,7 +1748,8 @@ const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
 /**
  * A row-blocked f32 MLP over the block's rows (sc.x: f32 [rows][W]), layer by layer into sc.bufs:
  * MLP_BLOCK_LANES rows side by side, MLP_BLOCK_VECTORS f32x4 output vectors per step, so each weight
- * vector is loaded once for the rows; the rows left over (fewer than MLP_BLOCK_LANES) one at a time.
+ * vector is loaded once for the rows; the rows left over (fewer than MLP_BLOCK_LANES) one at a time
+ * with MLP_TAIL_VECTORS vectors per step.
  * Every output of every row is b_o + Σ_i w_oi · h_i in f32 with i ascending, as in Gen.mlpF32: the
  * same bits. rows: i32 local, the block's row count.
  */
@@ -1764,8 +1767,6 @@ function emitBlockedMlp(
   const f32t = binaryen.f32;
   const v128 = binaryen.v128;
   const g = (l: number): Ref => m.local.get(l, i32);
-  const V = MLP_BLOCK_VECTORS;
-  const group = 4 * V;
   const pads = mlpBlockPads(coef);
   const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
   const [o, i, wp, r, full, inRow, outRow, k] = Array.from({ length: 8 }, () => L.add(i32));
@@ -1791,7 +1792,8 @@ function emitBlockedMlp(
     const dstStride = 4 * oPad;
     const relu = !last && coef.activation === 'relu';
     // `lanes` rows starting at row r: accumulators [row][vector]
-    const rowsAtOnce = (lanes: number): Ref => {
+    const rowsAtOnce = (lanes: number, V: number): Ref => {
+      const group = 4 * V;
       const accs = Array.from({ length: lanes }, () => Array.from({ length: V }, () => L.add(v128)));
       const init: Ref[] = [];
       const step: Ref[] = [];
@@ -1854,12 +1856,12 @@ function emitBlockedMlp(
       m.local.set(r, m.i32.const(0)),
       loop(label('rows'), m.i32.ge_u(g(r), g(full)), [
         ...rowAddrs(),
-        rowsAtOnce(MLP_BLOCK_LANES),
+        rowsAtOnce(MLP_BLOCK_LANES, MLP_BLOCK_VECTORS),
         m.local.set(r, m.i32.add(g(r), m.i32.const(MLP_BLOCK_LANES))),
       ]),
       loop(label('tail'), m.i32.ge_u(g(r), g(rows)), [
         ...rowAddrs(),
-        rowsAtOnce(1),
+        rowsAtOnce(1, MLP_TAIL_VECTORS),
         m.local.set(r, m.i32.add(g(r), m.i32.const(1))),
       ]),
     );
@@ -1941,7 +1943,8 @@ function blockedComponents(mod: ir.Module, bundle: Bundle, strategy: Strategy): 
 
 /** The padded width (f32 outputs) of each layer of a row-blocked f32 MLP. */
 function mlpBlockPads(coef: Extract<ComponentCoefficients, { kind: 'mlp' }>): number[] {
-  const group = 4 * MLP_BLOCK_VECTORS;
+  // a multiple of both steps' widths (4 · MLP_BLOCK_VECTORS and 4 · MLP_TAIL_VECTORS outputs)
+  const group = 4 * Math.max(MLP_BLOCK_VECTORS, MLP_TAIL_VECTORS);
   return coef.layers.map((l) => Math.ceil(l.outputs / group) * group);
 }
 
@@ -3538,13 +3541,10 @@ class Gen {
     const U = this.options.mlpUnroll;
     const group = 4 * U; // outputs per loop step
     const maxW = Math.max(c.inputWidth, ...coef.layers.map((l) => Math.ceil(l.outputs / group) * group));
-    const x64 = this.denseInput(c, vals, mod);
     // the input row in f32
     let hin = this.pool.reserve(4 * maxW);
-    for (let i = 0; i < c.inputWidth; i++)
-      this.out.push(
-        m.f32.store(4 * i, 4, m.i32.const(hin), m.f32.demote(m.f64.load(8 * i, 8, m.i32.const(x64)))),
-      );
+    const inputRow = hin;
+    this.f32InputRow(c, vals, mod, () => m.i32.const(inputRow));
     const bufs = [this.pool.reserve(4 * maxW), this.pool.reserve(4 * maxW)];
     const g = (l: number): Ref => m.local.get(l, i32);
     const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
@@ -3818,7 +3818,6 @@ class Gen {
   private gatherMlpRow(c: ir.IrComponent, vals: Val[], mod: ir.Module, sc: BlockScratch): void {
     const m = this.m;
     const i32 = binaryen.i32;
-    const x64 = this.denseInput(c, vals, mod);
     const xr = this.L.add(i32);
     this.out.push(
       m.local.set(
@@ -3829,10 +3828,24 @@ class Gen {
         ),
       ),
     );
+    this.f32InputRow(c, vals, mod, () => m.local.get(xr, i32));
+  }
+
+  /**
+   * An f32 MLP's input row at dst: copied straight from the column when the MLP's one feature is an
+   * f32 vector input (no f64 round trip: 4 · W bytes), else the dense f64 row rounded to f32.
+   */
+  private f32InputRow(c: ir.IrComponent, vals: Val[], mod: ir.Module, dst: () => Ref): void {
+    const m = this.m;
+    const f = c.features.length === 1 ? c.features[0]! : null;
+    const direct = f !== null && f.width === c.inputWidth ? this.directVector(f.node, mod) : null;
+    if (direct !== null && direct.elem === 'f32' && direct.n === c.inputWidth) {
+      this.out.push(m.memory.copy(dst(), direct.ptr, m.i32.const(4 * c.inputWidth)));
+      return;
+    }
+    const x64 = this.denseInput(c, vals, mod);
     for (let i = 0; i < c.inputWidth; i++)
-      this.out.push(
-        m.f32.store(4 * i, 4, m.local.get(xr, i32), m.f32.demote(m.f64.load(8 * i, 8, m.i32.const(x64)))),
-      );
+      this.out.push(m.f32.store(4 * i, 4, dst(), m.f32.demote(m.f64.load(8 * i, 8, m.i32.const(x64)))));
   }
 
   /** Transform module, gbdt: the row's cells (f64) and validity bits at row · W + column. */
