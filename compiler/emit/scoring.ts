@@ -3019,9 +3019,7 @@ class Gen {
       return NO_VALUE;
     }
     if (blocked !== undefined) margins = this.blockedMargins(c, blocked, coef.kind === 'mlp');
-    else if (coef.kind === 'mlp')
-      margins =
-        this.options.mlpPrecision === 'f32' ? this.mlpF32(c, coef, vals, mod) : this.mlp(c, coef, vals, mod);
+    else if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
     else if (coef.kind === 'gbdt') margins = this.gbdt(c, coef, vals, mod);
     else {
       margins = [];
@@ -3336,10 +3334,14 @@ class Gen {
   }
 
   /**
-   * An MLP: layer by layer in f64, z_o = b_o + Σ_i w_oi · h_i with i ascending (the reference's order),
+   * An MLP, layer by layer: z_o = b_o + Σ_i w_oi · h_i with i ascending (the reference's order),
    * activation between layers. Weights are stored input-major ([i][o], outputs padded) so that the
-   * SIMD build computes 2 outputs per f64x2 lane pair, `unroll` pairs at a time (independent
-   * accumulators); every output keeps its own sequential order, so SIMD and scalar builds agree bit for bit.
+   * SIMD build computes a vector of outputs per register (f64x2: 2; f32x4 with mlpPrecision 'f32':
+   * 4), `unroll` registers at a time (independent accumulators); every output keeps its own
+   * sequential order, so SIMD and scalar builds agree bit for bit. In f64 (the default: the
+   * reference's arithmetic) exactly-f32 weights may be stored as f32 (mlpWeights, promoted on load:
+   * the same products). In f32 (inexact: the input row rounded to f32, every product and sum rounded
+   * to f32, no fused multiply-add) the results are within f32 rounding of the reference's.
    */
   private mlp(
     c: ir.IrComponent,
@@ -3349,27 +3351,44 @@ class Gen {
   ): number[] {
     const m = this.m;
     const i32 = binaryen.i32;
-    const f64 = binaryen.f64;
+    const v128 = binaryen.v128;
+    const p32 = this.options.mlpPrecision === 'f32';
+    const T = p32 ? binaryen.f32 : binaryen.f64;
+    const es = p32 ? 4 : 8; // bytes per value of the rows and sums
+    const sh = p32 ? 2 : 3;
+    const lanes = 16 / es;
+    const vec = p32 ? m.f32x4 : m.f64x2;
+    const num = p32 ? m.f32 : m.f64;
     const simd = this.options.simd;
     const U = this.options.mlpUnroll;
-    const group = 2 * U; // outputs per loop step
+    const group = lanes * U; // outputs per loop step
     const maxW = Math.max(c.inputWidth, ...coef.layers.map((l) => Math.ceil(l.outputs / group) * group));
-    let hin = this.denseInput(c, vals, mod);
-    const bufs = [this.pool.reserve(8 * maxW), this.pool.reserve(8 * maxW)];
+    let hin: number;
+    if (p32) {
+      const inputRow = (hin = this.pool.reserve(4 * maxW));
+      this.f32InputRow(c, vals, mod, () => m.i32.const(inputRow));
+    } else hin = this.denseInput(c, vals, mod);
+    const bufs = [this.pool.reserve(es * maxW), this.pool.reserve(es * maxW)];
     const g = (l: number): Ref => m.local.get(l, i32);
+    const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
     coef.layers.forEach((layer, li) => {
       const last = li === coef.layers.length - 1;
+      const relu = !last && coef.activation === 'relu';
       const oPad = Math.ceil(layer.outputs / group) * group;
-      // weights input-major [i][o] (f32 when asked for and exact: ws = 4 bytes), then f64 biases
-      const f32 = this.options.mlpWeights === 'f32' && layer.weights.every((x) => Math.fround(x) === x);
-      if (f32) this.mlpF32Layers++;
-      const ws = f32 ? 4 : 8;
+      // weights input-major [i][o] (ws bytes each: f32 in f32 MLPs, and in f64 ones when asked
+      // for and exact), then the biases (es bytes each)
+      const f32w =
+        p32 || (this.options.mlpWeights === 'f32' && layer.weights.every((x) => Math.fround(x) === x));
+      if (f32w && !p32) this.mlpF32Layers++;
+      const ws = f32w ? 4 : 8;
       const wBytes = Math.ceil((layer.inputs * oPad * ws) / 16) * 16;
-      const data = new Uint8Array(wBytes + oPad * 8);
-      const w = f32
+      const data = new Uint8Array(wBytes + oPad * es);
+      const w = f32w
         ? new Float32Array(data.buffer, 0, layer.inputs * oPad)
         : new Float64Array(data.buffer, 0, layer.inputs * oPad);
-      const bias = new Float64Array(data.buffer, wBytes, oPad);
+      const bias = p32
+        ? new Float32Array(data.buffer, wBytes, oPad)
+        : new Float64Array(data.buffer, wBytes, oPad);
       for (let o = 0; o < layer.outputs; o++) {
         bias[o] = layer.bias[o]!;
         for (let i = 0; i < layer.inputs; i++) w[i * oPad + o] = layer.weights[o * layer.inputs + i]!;
@@ -3380,307 +3399,153 @@ class Gen {
       const o = this.L.add(i32);
       const i = this.L.add(i32);
       const wp = this.L.add(i32);
-      const oLp = this.fresh('mlp_o');
-      const iLp = this.fresh('mlp_i');
       const step: Ref[] = [];
       const init: Ref[] = [];
       const fin: Ref[] = [];
+      const hAt = (): Ref => num.load(0, es, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(sh))));
+      const outAt = (): Ref => m.i32.shl(g(o), m.i32.const(sh));
       if (simd) {
-        const hv = this.L.add(binaryen.v128);
-        const accs = Array.from({ length: U }, () => this.L.add(binaryen.v128));
+        const hv = this.L.add(v128);
+        const accs = Array.from({ length: U }, () => this.L.add(v128));
+        // weight vector u of the step: f32 weights under f64 sums are promoted pairs
+        const wv = (u: number): Ref =>
+          f32w && !p32
+            ? m.f64x2.promote_low_f32x4(m.v128.load64_zero(8 * u, 4, g(wp)))
+            : m.v128.load(16 * u, ws, g(wp));
+        accs.forEach((acc, u) => init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, es, outAt()))));
+        step.push(m.local.set(hv, vec.splat(hAt())));
         accs.forEach((acc, u) =>
-          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 16, m.i32.shl(g(o), m.i32.const(3))))),
-        );
-        step.push(
-          m.local.set(
-            hv,
-            m.f64x2.splat(m.f64.load(0, 8, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(3))))),
-          ),
-        );
-        accs.forEach((acc, u) =>
-          step.push(
-            m.local.set(
-              acc,
-              m.f64x2.add(
-                m.local.get(acc, binaryen.v128),
-                m.f64x2.mul(
-                  f32
-                    ? m.f64x2.promote_low_f32x4(m.v128.load64_zero(8 * u, 4, g(wp)))
-                    : m.v128.load(16 * u, 8, g(wp)),
-                  m.local.get(hv, binaryen.v128),
-                ),
-              ),
-            ),
-          ),
+          step.push(m.local.set(acc, vec.add(m.local.get(acc, v128), vec.mul(wv(u), m.local.get(hv, v128))))),
         );
         accs.forEach((acc, u) => {
-          let z = m.local.get(acc, binaryen.v128);
-          if (!last && coef.activation === 'relu') {
-            const zero = m.v128.const(new Array<number>(16).fill(0));
-            z = m.v128.bitselect(
-              m.local.get(acc, binaryen.v128),
-              zero,
-              m.f64x2.gt(m.local.get(acc, binaryen.v128), m.v128.const(new Array<number>(16).fill(0))),
-            );
-          }
-          fin.push(m.v128.store(hout + 16 * u, 16, m.i32.shl(g(o), m.i32.const(3)), z));
+          const z = relu
+            ? m.v128.bitselect(m.local.get(acc, v128), zero(), vec.gt(m.local.get(acc, v128), zero()))
+            : m.local.get(acc, v128);
+          fin.push(m.v128.store(hout + 16 * u, es, outAt(), z));
         });
       } else {
-        const hs = this.L.add(f64);
-        const accs = Array.from({ length: group }, () => this.L.add(f64));
+        const hs = this.L.add(T);
+        const accs = Array.from({ length: group }, () => this.L.add(T));
+        const wAt = (u: number): Ref =>
+          p32
+            ? m.f32.load(4 * u, 4, g(wp))
+            : f32w
+              ? m.f64.promote(m.f32.load(4 * u, 4, g(wp)))
+              : m.f64.load(8 * u, 8, g(wp));
+        accs.forEach((acc, u) => init.push(m.local.set(acc, num.load(bAddr + es * u, es, outAt()))));
+        step.push(m.local.set(hs, hAt()));
         accs.forEach((acc, u) =>
-          init.push(m.local.set(acc, m.f64.load(bAddr + 8 * u, 8, m.i32.shl(g(o), m.i32.const(3))))),
-        );
-        step.push(
-          m.local.set(hs, m.f64.load(0, 8, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(3))))),
-        );
-        accs.forEach((acc, u) =>
-          step.push(
-            m.local.set(
-              acc,
-              m.f64.add(
-                m.local.get(acc, f64),
-                m.f64.mul(
-                  f32 ? m.f64.promote(m.f32.load(4 * u, 4, g(wp))) : m.f64.load(8 * u, 8, g(wp)),
-                  m.local.get(hs, f64),
-                ),
-              ),
-            ),
-          ),
+          step.push(m.local.set(acc, num.add(m.local.get(acc, T), num.mul(wAt(u), m.local.get(hs, T))))),
         );
         accs.forEach((acc, u) => {
-          let z = m.local.get(acc, f64);
-          if (!last && coef.activation === 'relu')
-            z = m.select(
-              m.f64.gt(m.local.get(acc, f64), m.f64.const(0)),
-              m.local.get(acc, f64),
-              m.f64.const(0),
-            );
-          fin.push(m.f64.store(hout + 8 * u, 8, m.i32.shl(g(o), m.i32.const(3)), z));
+          const z = relu
+            ? m.select(num.gt(m.local.get(acc, T), num.const(0)), m.local.get(acc, T), num.const(0))
+            : m.local.get(acc, T);
+          fin.push(num.store(hout + es * u, es, outAt(), z));
         });
       }
       this.out.push(
-        m.local.set(o, m.i32.const(0)),
-        m.block(`${oLp}$done`, [
-          m.loop(
-            oLp,
-            m.block(null, [
-              m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
-              ...init,
-              m.local.set(i, m.i32.const(0)),
-              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(f32 ? 2 : 3)))),
-              m.block(`${iLp}$done`, [
-                m.loop(
-                  iLp,
-                  m.block(null, [
-                    m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(layer.inputs))),
-                    ...step,
-                    m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
-                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * ws))),
-                    m.br(iLp),
-                  ]),
-                ),
-              ]),
-              ...fin,
-              m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
-              m.br(oLp),
-            ]),
-          ),
-        ]),
+        this.layerLoop(o, i, wp, this.fresh('mlp_o'), this.fresh('mlp_i'), layer.inputs, oPad, group, {
+          wStart: m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(f32w ? 2 : 3))),
+          wRowBytes: oPad * ws,
+          init,
+          step,
+          fin,
+        }),
       );
-      if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
-        // elementwise kernel call per output
-        const k = this.L.add(i32);
-        const lp = this.fresh('mlp_act');
-        const addr = (): Ref => m.i32.add(m.i32.const(hout), m.i32.shl(g(k), m.i32.const(3)));
-        this.out.push(
-          m.local.set(k, m.i32.const(0)),
-          m.block(`${lp}$done`, [
-            m.loop(
-              lp,
-              m.block(null, [
-                m.br(`${lp}$done`, m.i32.ge_u(g(k), m.i32.const(layer.outputs))),
-                m.f64.store(
-                  0,
-                  8,
-                  addr(),
-                  m.call(this.kernelFn(coef.activation, 'f64'), [m.f64.load(0, 8, addr())], f64),
-                ),
-                m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
-                m.br(lp),
-              ]),
-            ),
-          ]),
-        );
-      }
+      if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid'))
+        this.out.push(this.activationLoop(hout, layer.outputs, coef.activation, p32 ? 'f32' : 'f64'));
       hin = hout;
     });
     return Array.from(
       { length: c.outputWidth },
-      (_, q) => this.emit('f32', m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(hin))), null).v,
+      (_, q) =>
+        this.emit(
+          'f32',
+          p32 ? m.f32.load(4 * q, 4, m.i32.const(hin)) : m.f32.demote(m.f64.load(8 * q, 8, m.i32.const(hin))),
+          null,
+        ).v,
     );
   }
 
   /**
-   * An MLP in f32 (EmitOptions.mlpPrecision 'f32', inexact): the input row rounded to f32, then per
-   * layer z_o = b_o + Σ_i w_oi · h_i in f32 with i ascending (each product and each sum rounded to
-   * f32, no fused multiply-add), activation in f32. The SIMD build computes 4 outputs per f32x4,
-   * `unroll` vectors at a time; the scalar build the same sums one output at a time: same bits.
+   * One MLP layer's loops: output groups o = 0, group, … < oPad; per group `init`, then for each
+   * input i ascending `step` (wp walks the weight rows from wStart, wRowBytes apart), then `fin`.
    */
-  private mlpF32(
-    c: ir.IrComponent,
-    coef: Extract<ComponentCoefficients, { kind: 'mlp' }>,
-    vals: Val[],
-    mod: ir.Module,
-  ): number[] {
+  private layerLoop(
+    o: number,
+    i: number,
+    wp: number,
+    oLp: string,
+    iLp: string,
+    inputs: number,
+    oPad: number,
+    group: number,
+    body: { wStart: Ref; wRowBytes: number; init: Ref[]; step: Ref[]; fin: Ref[] },
+  ): Ref {
+    const m = this.m;
+    const g = (l: number): Ref => m.local.get(l, binaryen.i32);
+    return m.block(null, [
+      m.local.set(o, m.i32.const(0)),
+      m.block(`${oLp}$done`, [
+        m.loop(
+          oLp,
+          m.block(null, [
+            m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
+            ...body.init,
+            m.local.set(i, m.i32.const(0)),
+            m.local.set(wp, body.wStart),
+            m.block(`${iLp}$done`, [
+              m.loop(
+                iLp,
+                m.block(null, [
+                  m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(inputs))),
+                  ...body.step,
+                  m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
+                  m.local.set(wp, m.i32.add(g(wp), m.i32.const(body.wRowBytes))),
+                  m.br(iLp),
+                ]),
+              ),
+            ]),
+            ...body.fin,
+            m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
+            m.br(oLp),
+          ]),
+        ),
+      ]),
+    ]);
+  }
+
+  /** tanh/sigmoid between MLP layers: the kernel called on each of the layer's outputs at hout (f32 or f64). */
+  private activationLoop(
+    hout: number,
+    outputs: number,
+    activation: 'tanh' | 'sigmoid',
+    s: 'f32' | 'f64',
+  ): Ref {
     const m = this.m;
     const i32 = binaryen.i32;
-    const f32t = binaryen.f32;
-    const v128 = binaryen.v128;
-    const simd = this.options.simd;
-    const U = this.options.mlpUnroll;
-    const group = 4 * U; // outputs per loop step
-    const maxW = Math.max(c.inputWidth, ...coef.layers.map((l) => Math.ceil(l.outputs / group) * group));
-    // the input row in f32
-    let hin = this.pool.reserve(4 * maxW);
-    const inputRow = hin;
-    this.f32InputRow(c, vals, mod, () => m.i32.const(inputRow));
-    const bufs = [this.pool.reserve(4 * maxW), this.pool.reserve(4 * maxW)];
-    const g = (l: number): Ref => m.local.get(l, i32);
-    const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
-    coef.layers.forEach((layer, li) => {
-      const last = li === coef.layers.length - 1;
-      const oPad = Math.ceil(layer.outputs / group) * group;
-      const data = new Float32Array(layer.inputs * oPad + oPad);
-      for (let o = 0; o < layer.outputs; o++) {
-        data[layer.inputs * oPad + o] = layer.bias[o]!;
-        for (let i = 0; i < layer.inputs; i++) data[i * oPad + o] = layer.weights[o * layer.inputs + i]!;
-      }
-      const wAddr = this.pool.add(new Uint8Array(data.buffer));
-      const bAddr = wAddr + layer.inputs * oPad * 4;
-      const hout = bufs[li % 2]!;
-      const o = this.L.add(i32);
-      const i = this.L.add(i32);
-      const wp = this.L.add(i32);
-      const oLp = this.fresh('mlp_o');
-      const iLp = this.fresh('mlp_i');
-      const init: Ref[] = [];
-      const step: Ref[] = [];
-      const fin: Ref[] = [];
-      const hAt = (): Ref => m.f32.load(0, 4, m.i32.add(m.i32.const(hin), m.i32.shl(g(i), m.i32.const(2))));
-      const relu = !last && coef.activation === 'relu';
-      if (simd) {
-        const hv = this.L.add(v128);
-        const accs = Array.from({ length: U }, () => this.L.add(v128));
-        accs.forEach((acc, u) =>
-          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
-        );
-        step.push(m.local.set(hv, m.f32x4.splat(hAt())));
-        accs.forEach((acc, u) =>
-          step.push(
-            m.local.set(
-              acc,
-              m.f32x4.add(
-                m.local.get(acc, v128),
-                m.f32x4.mul(m.v128.load(16 * u, 4, g(wp)), m.local.get(hv, v128)),
-              ),
-            ),
-          ),
-        );
-        accs.forEach((acc, u) => {
-          const z = relu
-            ? m.v128.bitselect(m.local.get(acc, v128), zero(), m.f32x4.gt(m.local.get(acc, v128), zero()))
-            : m.local.get(acc, v128);
-          fin.push(m.v128.store(hout + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2)), z));
-        });
-      } else {
-        const hs = this.L.add(f32t);
-        const accs = Array.from({ length: group }, () => this.L.add(f32t));
-        accs.forEach((acc, u) =>
-          init.push(m.local.set(acc, m.f32.load(bAddr + 4 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
-        );
-        step.push(m.local.set(hs, hAt()));
-        accs.forEach((acc, u) =>
-          step.push(
-            m.local.set(
-              acc,
-              m.f32.add(
-                m.local.get(acc, f32t),
-                m.f32.mul(m.f32.load(4 * u, 4, g(wp)), m.local.get(hs, f32t)),
-              ),
-            ),
-          ),
-        );
-        accs.forEach((acc, u) => {
-          const z = relu
-            ? m.select(
-                m.f32.gt(m.local.get(acc, f32t), m.f32.const(0)),
-                m.local.get(acc, f32t),
-                m.f32.const(0),
-              )
-            : m.local.get(acc, f32t);
-          fin.push(m.f32.store(hout + 4 * u, 4, m.i32.shl(g(o), m.i32.const(2)), z));
-        });
-      }
-      this.out.push(
-        m.local.set(o, m.i32.const(0)),
-        m.block(`${oLp}$done`, [
-          m.loop(
-            oLp,
-            m.block(null, [
-              m.br(`${oLp}$done`, m.i32.ge_u(g(o), m.i32.const(oPad))),
-              ...init,
-              m.local.set(i, m.i32.const(0)),
-              m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(2)))),
-              m.block(`${iLp}$done`, [
-                m.loop(
-                  iLp,
-                  m.block(null, [
-                    m.br(`${iLp}$done`, m.i32.ge_u(g(i), m.i32.const(layer.inputs))),
-                    ...step,
-                    m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
-                    m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 4))),
-                    m.br(iLp),
-                  ]),
-                ),
-              ]),
-              ...fin,
-              m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
-              m.br(oLp),
-            ]),
-          ),
-        ]),
-      );
-      if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
-        const k = this.L.add(i32);
-        const lp = this.fresh('mlp_act');
-        const addr = (): Ref => m.i32.add(m.i32.const(hout), m.i32.shl(g(k), m.i32.const(2)));
-        this.out.push(
-          m.local.set(k, m.i32.const(0)),
-          m.block(`${lp}$done`, [
-            m.loop(
-              lp,
-              m.block(null, [
-                m.br(`${lp}$done`, m.i32.ge_u(g(k), m.i32.const(layer.outputs))),
-                m.f32.store(
-                  0,
-                  4,
-                  addr(),
-                  m.call(this.kernelFn(coef.activation, 'f32'), [m.f32.load(0, 4, addr())], f32t),
-                ),
-                m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
-                m.br(lp),
-              ]),
-            ),
+    const size = s === 'f32' ? 4 : 8;
+    const k = this.L.add(i32);
+    const lp = this.fresh('mlp_act');
+    const addr = (): Ref =>
+      m.i32.add(m.i32.const(hout), m.i32.shl(m.local.get(k, i32), m.i32.const(size === 4 ? 2 : 3)));
+    const load = (): Ref => (s === 'f32' ? m.f32.load(0, 4, addr()) : m.f64.load(0, 8, addr()));
+    const call = m.call(this.kernelFn(activation, s), [load()], s === 'f32' ? binaryen.f32 : binaryen.f64);
+    return m.block(null, [
+      m.local.set(k, m.i32.const(0)),
+      m.block(`${lp}$done`, [
+        m.loop(
+          lp,
+          m.block(null, [
+            m.br(`${lp}$done`, m.i32.ge_u(m.local.get(k, i32), m.i32.const(outputs))),
+            s === 'f32' ? m.f32.store(0, 4, addr(), call) : m.f64.store(0, 8, addr(), call),
+            m.local.set(k, m.i32.add(m.local.get(k, i32), m.i32.const(1))),
+            m.br(lp),
           ]),
-        );
-      }
-      hin = hout;
-    });
-    return Array.from(
-      { length: c.outputWidth },
-      (_, q) => this.emit('f32', m.f32.load(4 * q, 4, m.i32.const(hin)), null).v,
-    );
+        ),
+      ]),
+    ]);
   }
 
   /** A tree ensemble: the input row (f64 values + missing flags) in scratch, base margins, then the trees. */
