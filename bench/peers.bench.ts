@@ -453,6 +453,15 @@ const TARGETS: Target[] = [
   },
 ];
 
+/** Met when both measures say so, missed when both say so; else the run cannot tell. */
+function verdict(ratio: number, paired: number | undefined, need: number, yes: string): string {
+  const lo = Math.min(ratio, paired ?? ratio);
+  const hi = Math.max(ratio, paired ?? ratio);
+  if (lo >= need) return yes;
+  if (hi < need) return `**no** (${((100 * hi) / need).toFixed(0)}% of the target at best)`;
+  return 'unclear (the two measures disagree)';
+}
+
 function targets(r: PeerResults): string[] {
   const lines = [
     '| target | rows/call | proml_score ÷ peer | paired [IQR] | Model.score ÷ peer | met |',
@@ -467,15 +476,7 @@ function targets(r: PeerResults): string[] {
       }
       const p = c.paired;
       const paired = p === undefined ? '—' : `${fmtRatio(p.median)} [${fmtRatio(p.q1)}, ${fmtRatio(p.q3)}]`;
-      // met when both measures say so; missed when both say so; else the run cannot tell
-      const lo = Math.min(c.ratio, p?.median ?? c.ratio);
-      const hi = Math.max(c.ratio, p?.median ?? c.ratio);
-      const met =
-        lo >= t.need
-          ? 'yes'
-          : hi < t.need
-            ? `**no** (${((100 * hi) / t.need).toFixed(0)}% of the target at best)`
-            : 'unclear (the two measures disagree)';
+      const met = verdict(c.ratio, p?.median, t.need, 'yes');
       lines.push(
         `| ${t.what} | ${n} | ${fmtRatio(c.ratio)} | ${paired} | ${fmtRatio(c.runtimeRatio)} | ${met} |`,
       );
@@ -484,14 +485,7 @@ function targets(r: PeerResults): string[] {
       if (f?.ratio === undefined) continue;
       const ratio = c.ratio / f.ratio;
       const pm = p !== undefined && f.paired !== undefined ? p.median / f.paired.median : undefined;
-      const flo = Math.min(ratio, pm ?? ratio);
-      const fhi = Math.max(ratio, pm ?? ratio);
-      const fmet =
-        flo >= t.need
-          ? 'yes (inexact build)'
-          : fhi < t.need
-            ? `**no** (${((100 * fhi) / t.need).toFixed(0)}% of the target at best)`
-            : 'unclear (the two measures disagree)';
+      const fmet = verdict(ratio, pm, t.need, 'yes (inexact build)');
       lines.push(
         `| ${t.what}, with the f32 MLP (--mlp-precision f32, inexact) | ${n} | ${fmtRatio(ratio)} | ${pm === undefined ? '—' : fmtRatio(pm)} | — | ${fmet} |`,
       );

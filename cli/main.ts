@@ -409,37 +409,31 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   );
   if (rest.length !== 1) throw new UsageError('compile: give exactly one model file');
   const transformOnly = flags.has('--transform-only');
-  const layoutText = values.get('--tree-layout');
-  if (layoutText !== undefined && layoutText !== 'branchy' && layoutText !== 'flat')
-    throw new UsageError(`compile: --tree-layout must be 'branchy' or 'flat', not '${layoutText}'`);
-  const layout: 'branchy' | 'flat' | undefined = layoutText;
-  const unrollText = values.get('--mlp-unroll');
-  const unroll = unrollText === undefined ? undefined : Number(unrollText);
-  if (unroll !== undefined && !(Number.isInteger(unroll) && unroll >= 1 && unroll <= 8))
-    throw new UsageError(`compile: --mlp-unroll must be an integer in 1..8, not '${unrollText}'`);
-  const interleaveText = values.get('--tree-interleave');
-  const interleave = interleaveText === undefined ? undefined : Number(interleaveText);
-  if (interleave !== undefined && !(Number.isInteger(interleave) && interleave >= 1 && interleave <= 8))
-    throw new UsageError(`compile: --tree-interleave must be an integer in 1..8, not '${interleaveText}'`);
-  const weightsText = values.get('--mlp-weights');
-  if (weightsText !== undefined && weightsText !== 'f32' && weightsText !== 'f64')
-    throw new UsageError(`compile: --mlp-weights must be 'f32' or 'f64', not '${weightsText}'`);
-  const mlpWeights: 'f32' | 'f64' | undefined = weightsText;
-  const precisionText = values.get('--mlp-precision');
-  if (precisionText !== undefined && precisionText !== 'f32' && precisionText !== 'f64')
-    throw new UsageError(`compile: --mlp-precision must be 'f32' or 'f64', not '${precisionText}'`);
-  const mlpPrecision: 'f32' | 'f64' | undefined = precisionText;
-  const mlpBlockText = values.get('--mlp-block');
-  const mlpBlock = mlpBlockText === undefined ? undefined : Number(mlpBlockText);
-  if (mlpBlock !== undefined && !(Number.isInteger(mlpBlock) && mlpBlock >= 1 && mlpBlock <= 1024))
-    throw new UsageError(
-      `compile: --mlp-block must be an integer in 1..1024 (1 = off), not '${mlpBlockText}'`,
-    );
-  const blockText = values.get('--tree-block');
-  const block = blockText === undefined ? undefined : Number(blockText);
+  /** A flag that takes one of a few words. */
+  const word = <W extends string>(flag: string, allowed: readonly W[]): W | undefined => {
+    const text = values.get(flag);
+    if (text !== undefined && !(allowed as readonly string[]).includes(text))
+      throw new UsageError(
+        `compile: ${flag} must be ${allowed.map((x) => `'${x}'`).join(' or ')}, not '${text}'`,
+      );
+    return text as W | undefined;
+  };
+  /** A flag that takes an integer in lo..hi (note: what the range means). */
+  const integer = (flag: string, lo: number, hi: number, note = ''): number | undefined => {
+    const text = values.get(flag);
+    const n = text === undefined ? undefined : Number(text);
+    if (n !== undefined && !(Number.isInteger(n) && n >= lo && n <= hi))
+      throw new UsageError(`compile: ${flag} must be an integer in ${lo}..${hi}${note}, not '${text}'`);
+    return n;
+  };
+  const layout = word('--tree-layout', ['branchy', 'flat'] as const);
+  const unroll = integer('--mlp-unroll', 1, 8);
+  const interleave = integer('--tree-interleave', 1, 8);
+  const mlpWeights = word('--mlp-weights', ['f32', 'f64'] as const);
+  const mlpPrecision = word('--mlp-precision', ['f32', 'f64'] as const);
   // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
-  if (block !== undefined && !(Number.isInteger(block) && block >= 1 && block <= 1024))
-    throw new UsageError(`compile: --tree-block must be an integer in 1..1024 (1 = off), not '${blockText}'`);
+  const mlpBlock = integer('--mlp-block', 1, 1024, ' (1 = off)');
+  const block = integer('--tree-block', 1, 1024, ' (1 = off)');
   const path = rest[0]!;
   const bundleDir = values.get('--coefficients');
   const out = values.get('--output');
