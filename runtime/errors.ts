@@ -123,3 +123,23 @@ export class RuntimeError extends Error {
     this.name = 'RuntimeError';
   }
 }
+
+/**
+ * A batch-relative RuntimeError (`row r` of a batch) restated for the whole input: its row becomes
+ * rowBase + r and `row r` in the message becomes where(rowBase + r) (default `row N`). Any other
+ * error is returned as it is.
+ */
+export function rebaseRow(
+  e: unknown,
+  rowBase: number,
+  where: (row: number) => string = (row) => `row ${row}`,
+): unknown {
+  if (!(e instanceof RuntimeError) || e.row === null) return e;
+  const row = rowBase + e.row;
+  return new RuntimeError(
+    e.kind,
+    e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, where(row)),
+    e.field,
+    row,
+  );
+}

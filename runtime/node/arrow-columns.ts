@@ -9,7 +9,7 @@
 import * as A from 'apache-arrow';
 import type { InputColumn, Row, RowValue } from '../../abi/index.js';
 import { rowsToColumns, type HostColumn } from '../columns.js';
-import { RuntimeError } from '../errors.js';
+import { rebaseRow, RuntimeError } from '../errors.js';
 import type { ScoreResult } from '../model.js';
 
 const dec = new TextDecoder();
@@ -149,14 +149,7 @@ function viaRows(c: InputColumn, vec: A.Vector, n: number, rowBase: number): Hos
   try {
     return rowsToColumns([c], rows)[0]!;
   } catch (e) {
-    if (e instanceof RuntimeError && e.row !== null)
-      throw new RuntimeError(
-        e.kind,
-        e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `row ${rowBase + e.row}`),
-        e.field,
-        rowBase + e.row,
-      );
-    throw e;
+    throw rebaseRow(e, rowBase);
   }
 }
 

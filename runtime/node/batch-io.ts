@@ -17,7 +17,7 @@ import * as A from 'apache-arrow';
 import * as P from 'parquet-wasm/node';
 import { decodeCsvValue, RowsCsvError, type CsvColumn, type InputColumn, type Row } from '../../abi/index.js';
 import { encodeColumn, rowsToColumns, type HostColumn } from '../columns.js';
-import { RuntimeError } from '../errors.js';
+import { rebaseRow, RuntimeError } from '../errors.js';
 import { arrowToColumns, arrowToRows, checkNumberType, describeInput } from './arrow-columns.js';
 
 export type FileFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'csv';
@@ -498,22 +498,18 @@ function parseRecords(
   }
 }
 
-/** A batch-relative RuntimeError (`row r`) → the file's CSV line. */
+/** A batch-relative RuntimeError (`row r`) → the file's CSV line (header on line 1). */
 function atLine<T>(path: string, rowBase: number, f: () => T): T {
-  return withPath(path, () => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof RuntimeError && e.row !== null)
-        throw new RuntimeError(
-          e.kind,
-          e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `line ${rowBase + e.row + 2}`),
-          e.field,
-          rowBase + e.row,
-        );
-      throw e;
-    }
-  });
+  return withPath(path, () => rebased(rowBase, f, (row) => `line ${row + 2}`));
+}
+
+/** Runs f, restating a batch-relative row error for the file (runtime/errors.ts rebaseRow). */
+function rebased<T>(rowBase: number, f: () => T, where?: (row: number) => string): T {
+  try {
+    return f();
+  } catch (e) {
+    throw rebaseRow(e, rowBase, where);
+  }
 }
 
 async function csvSource(
@@ -679,20 +675,7 @@ function checkValues(inputs: readonly InputColumn[], rows: readonly Row[]): void
 
 /** A batch-relative RuntimeError (`row r`) → the file row. */
 function atRow<T>(path: string, rowBase: number, f: () => T): T {
-  return withPath(path, () => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof RuntimeError && e.row !== null)
-        throw new RuntimeError(
-          e.kind,
-          e.message.replace(/^PML\d{4}: /, '').replace(`row ${e.row}`, `row ${rowBase + e.row}`),
-          e.field,
-          rowBase + e.row,
-        );
-      throw e;
-    }
-  });
+  return withPath(path, () => rebased(rowBase, f));
 }
 
 /**

@@ -15,7 +15,14 @@ import { Piscina } from 'piscina';
 import type { Row } from '../../abi/index.js';
 import { rowsToColumns, type HostColumn } from '../columns.js';
 import { RuntimeError } from '../errors.js';
-import { Model, ScoreResult, type EntityStore, type LoadOptions, type OutputBuffer } from '../model.js';
+import {
+  Model,
+  packBlocks,
+  ScoreResult,
+  type EntityStore,
+  type LoadOptions,
+  type OutputBuffer,
+} from '../model.js';
 import type { PackedBlocks, PoolReply, PoolTask, PoolWorkerData } from './pool-wire.js';
 
 export interface PoolOptions {
@@ -332,26 +339,8 @@ export class ScoringPool {
     return new ScoreResult(reply.n, reply.status, outputs, this.model.inputNames);
   }
 
-  /** One dense f64 buffer + validity bitmap per entity block column (checked like Model does). */
+  /** One dense f64 buffer + validity bitmap per entity block column (runtime/model.ts packBlocks). */
   private pack(n: number, blocks: (Float64Array | null)[][]): PackedBlocks[] {
-    return this.model.manifest.entityBlocks.map((b, k) => {
-      const values = new Float64Array(Math.max(1, n * b.width));
-      const validity = new Uint8Array(Math.max(1, Math.ceil(n / 8)));
-      const got = blocks[k]!;
-      for (let r = 0; r < n; r++) {
-        const blk = got[r];
-        if (blk === null || blk === undefined) continue;
-        if (blk.length !== b.width)
-          throw new RuntimeError(
-            'wrongShape',
-            `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
-            b.entity,
-            r,
-          );
-        values.set(blk, r * b.width);
-        validity[r >> 3]! |= 1 << (r & 7);
-      }
-      return { width: b.width, validity, values };
-    });
+    return packBlocks(this.model.manifest, n, blocks);
   }
 }
