@@ -1,7 +1,7 @@
 // The `proml` command line: parses flags and calls the libraries; no logic of its own.
 // Input: argv. Output: text on stdout/stderr and an exit code (see EXIT below and `proml --help`).
 
-import { readFileSync, readdirSync, existsSync, statSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseRowsCsv } from '../abi/index.js';
 import { BundleError, readBundle, sha256Hex } from '../abi/node.js';
@@ -26,6 +26,7 @@ import {
   type FrontEndResult,
 } from '../compiler/index.js';
 import { spansAsPositions } from '../compiler/ast-json.js';
+import { writeAtomically } from './files.js';
 
 export const EXIT = {
   ok: 0,
@@ -378,17 +379,6 @@ function outputProblem(path: string): string | null {
   if (!statSync(dir).isDirectory()) return `${dirname(path)} is not a directory`;
   if (existsSync(path) && statSync(path).isDirectory()) return `${path} is a directory; name a .wasm file`;
   return null;
-}
-
-/** Writes a file atomically (temporary file, then rename): never a half-written output. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(resolve(path)), `.${Date.now()}-${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }
 
 async function cmdCompile(args: string[], io: Io): Promise<number> {

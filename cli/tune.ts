@@ -5,7 +5,7 @@
 // 0 ok, 1 a model/bundle/sample error (PML code), 2 bad usage.
 // The compiler back end (binaryen) and the batch readers load only when `tune` runs.
 
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BundleError, readBundle, sha256Hex } from '../abi/node.js';
@@ -14,6 +14,7 @@ import { checkBundle, checkSource, formatDiagnostic } from '../compiler/index.js
 import { inputSchema } from '../compiler/schema.js';
 import { randomRows } from '../compiler/reference/index.js';
 import { MemoryEntityStore, Model, RuntimeError, rowsToColumns, type HostColumn } from '../runtime/index.js';
+import { writeAtomically } from './files.js';
 
 interface Io {
   out: (s: string) => void;
@@ -91,16 +92,6 @@ function columnsHash(cols: readonly HostColumn[]): string {
       h.update(u8);
     }
   return h.digest('hex');
-}
-
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(resolve(path)), `.${Date.now()}-${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }
 
 function fmtRate(x: number): string {

@@ -153,6 +153,19 @@ function viaRows(c: InputColumn, vec: A.Vector, n: number, rowBase: number): Hos
   }
 }
 
+/** The batch's column for input c (by name), checked against the input's type; PML4601 if absent. */
+function inputVector(batch: A.RecordBatch, c: InputColumn): A.Vector {
+  const vec = batch.getChild(c.name);
+  if (vec === null)
+    throw new RuntimeError(
+      'missingColumn',
+      `the input has no column '${c.name}' (${describeInput(c)})`,
+      c.name,
+    );
+  checkArrowType(c, vec.type);
+  return vec;
+}
+
 /**
  * One HostColumn per manifest input from an Arrow batch (columns found by name; extra columns are
  * ignored). `rowBase` is the file row of the batch's first row, for messages.
@@ -164,14 +177,7 @@ export function arrowToColumns(
 ): HostColumn[] {
   const n = batch.numRows;
   return inputs.map((c) => {
-    const vec = batch.getChild(c.name);
-    if (vec === null)
-      throw new RuntimeError(
-        'missingColumn',
-        `the input has no column '${c.name}' (${describeInput(c)})`,
-        c.name,
-      );
-    checkArrowType(c, vec.type);
+    const vec = inputVector(batch, c);
     const d = vec.data.length === 1 ? vec.data[0]! : null;
     const fast = d !== null ? fastColumn(c, d, n) : null;
     return fast ?? viaRows(c, vec, n, rowBase);
@@ -223,15 +229,7 @@ export function arrowToRows(
     }
   };
   for (const c of inputs) {
-    const vec = batch.getChild(c.name);
-    if (vec === null)
-      throw new RuntimeError(
-        'missingColumn',
-        `the input has no column '${c.name}' (${describeInput(c)})`,
-        c.name,
-      );
-    checkArrowType(c, vec.type);
-    fill(c.name, vec, c.type.kind === 'entity');
+    fill(c.name, inputVector(batch, c), c.type.kind === 'entity');
   }
   for (const name of numbers) {
     const vec = batch.getChild(name);
