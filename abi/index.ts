@@ -8,6 +8,7 @@ export * from './manifest.js';
 export * from './bundle.js';
 export { BUNDLE_CODES, BundleError, BundleErrors, type BundleCodeName } from './errors.js';
 export { HASH_SEED, bucketOf, hashInt, hashPair, hashString, murmur3_32, utf8 } from './hash.js';
+export { utf8Into, utf8Length } from './utf8.js';
 export {
   UNICODE_VERSION,
   codePoints,

@@ -1,6 +1,7 @@
 // The pinned semantics abi/ defines for every engine: MurmurHash3 against published vectors and our
 // seed, the hash byte encodings, Unicode text functions (tables vs this Node's ICU when its Unicode
-// version is the pinned one), the rows CSV encoding, and the status word of rejected rows.
+// version is the pinned one), the rows CSV encoding, the status word of rejected rows, and the
+// runtime's allocation-free UTF-8 writer (same bytes as TextEncoder on random strings).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -24,6 +25,8 @@ import {
   statusWord,
   tokens,
   utf8,
+  utf8Into,
+  utf8Length,
   type CsvColumn,
 } from '../../abi/index.js';
 
@@ -101,6 +104,36 @@ describe('text semantics', () => {
       const full = [...s.toLowerCase()];
       if (full.length === 1)
         assert.equal(lowerCodePoint(c), full[0]!.codePointAt(0), `lower of U+${c.toString(16)}`);
+    }
+  });
+});
+
+describe('UTF-8 writer (utf8Length / utf8Into)', () => {
+  it('writes the bytes TextEncoder writes, lone surrogates included, short and long strings', () => {
+    const enc = new TextEncoder();
+    // code units from every UTF-8 length class, plus both surrogate halves on their own
+    const pool = [
+      0x41, 0x7f, 0x80, 0x7ff, 0x800, 0xe9, 0x4e2d, 0xfffd, 0xffff, 0xd83d, 0xde00, 0xdbff, 0xdc00,
+    ];
+    let seed = 12345;
+    const next = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const strings = ['', 'plain ascii', '😀', 'a\ud800', '\udc00b', 'x'.repeat(200) + '\ud83d'];
+    for (let i = 0; i < 3000; i++) {
+      const len = next(i % 10 === 0 ? 120 : 12);
+      strings.push(String.fromCharCode(...Array.from({ length: len }, () => pool[next(pool.length)]!)));
+    }
+    const out = new Uint8Array(4096);
+    for (const s of strings) {
+      const want = enc.encode(s);
+      assert.equal(utf8Length(s), want.length, JSON.stringify(s));
+      out.fill(0xaa);
+      const end = utf8Into(s, out, 7);
+      assert.equal(end, 7 + want.length, JSON.stringify(s));
+      assert.deepEqual(out.subarray(7, end), want, JSON.stringify(s));
+      assert.equal(out[end], 0xaa, 'writes nothing past its bytes');
     }
   });
 });
