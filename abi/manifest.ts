@@ -100,6 +100,11 @@ export interface TuningCandidate {
   strategies: Record<string, string>;
   /** Output and status bytes identical to the default build's on the sample. */
   exact: boolean;
+  /**
+   * An inexact strategy allowed by a tolerance (mlpPrecision f32): the largest |a − b| between its
+   * float outputs and the default build's on the sample; null for exact candidates.
+   */
+  maxAbsDiff: number | null;
   /** Timed in the paired rounds (else its figures are the screening rounds'). */
   finalist: boolean;
   /** Sample rows scored per second over the rounds (null: not timed, e.g. not exact). */
@@ -119,6 +124,11 @@ export interface TuningRecord {
   screenRounds: number;
   rounds: number;
   budgetSeconds: number;
+  /**
+   * `proml tune --allow-inexact T`: inexact strategies were candidates when every float output
+   * stayed within |a − b| ≤ T · max(1, |b|) of the default build's; null: exact strategies only.
+   */
+  tolerance: number | null;
   /** The decision rule, in words. */
   rule: string;
   /** candidates[0] is the default build. */

@@ -10,10 +10,18 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BundleError, readBundle, sha256Hex } from '../abi/node.js';
 import type { TuningRecord } from '../abi/index.js';
+import type { TuneHost } from '../compiler/tune.js';
 import { checkBundle, checkSource, formatDiagnostic } from '../compiler/index.js';
 import { inputSchema } from '../compiler/schema.js';
 import { randomRows } from '../compiler/reference/index.js';
-import { MemoryEntityStore, Model, RuntimeError, rowsToColumns, type HostColumn } from '../runtime/index.js';
+import {
+  MemoryEntityStore,
+  Model,
+  RuntimeError,
+  rowsToColumns,
+  type EntityStore,
+  type HostColumn,
+} from '../runtime/index.js';
 import { writeAtomically } from './files.js';
 
 interface Io {
@@ -25,7 +33,9 @@ interface Io {
 export const TUNE_USAGE = `  tune <model.pml> --coefficients <bundle/> -o <model.wasm> [--sample <rows.arrow|.parquet|.csv>]
                          compile with every strategy candidate, time them on the sample (random
                          rows without one), keep the fastest bit-identical one; the manifest
-                         records why (--budget 10 s of timing, --sample-rows 10000, --json)`;
+                         records why (--budget 10 s of timing, --sample-rows 10000, --json;
+                         --allow-inexact 1e-5: also the f32 MLP when its outputs stay within
+                         1e-5 · max(1, |x|) of the exact build's on the sample)`;
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -39,6 +49,8 @@ interface Args {
   sampleRows: number;
   budget: number;
   json: boolean;
+  /** --allow-inexact T, or null (exact strategies only). */
+  tolerance: number | null;
 }
 
 function parse(args: string[]): Args {
@@ -50,6 +62,7 @@ function parse(args: string[]): Args {
     '--sample': 'sample',
     '--sample-rows': 'sampleRows',
     '--budget': 'budget',
+    '--allow-inexact': 'tolerance',
   };
   const values = new Map<string, string>();
   const files: string[] = [];
@@ -78,7 +91,13 @@ function parse(args: string[]): Args {
   const sampleRows = Number(rowsText);
   if (!(Number.isInteger(sampleRows) && sampleRows >= 1 && sampleRows <= 1 << 20))
     throw new TuneUsage(`tune: --sample-rows wants an integer in 1..${1 << 20}, not '${rowsText}'`);
-  return { model: files[0]!, bundle, out, sample: values.get('sample'), sampleRows, budget, json };
+  const tolText = values.get('tolerance');
+  const tolerance = tolText === undefined ? null : Number(tolText);
+  if (tolerance !== null && !(Number.isFinite(tolerance) && tolerance > 0 && tolerance <= 0.01))
+    throw new TuneUsage(
+      `tune: --allow-inexact wants the largest accepted difference, a number in (0, 0.01] (e.g. 1e-5), not '${tolText}'`,
+    );
+  return { model: files[0]!, bundle, out, sample: values.get('sample'), sampleRows, budget, json, tolerance };
 }
 
 /** SHA-256 over a sample's ABI column buffers, in column order: exactly the bytes that were timed. */
@@ -100,6 +119,34 @@ function fmtRate(x: number): string {
   return x.toFixed(0);
 }
 
+/**
+ * The runtime as tune's timing host: each candidate module loaded with Model.load, the sample (ABI
+ * columns, their entity blocks fetched once) staged in its memory. Also the tests' host.
+ */
+export function runtimeTuneHost(
+  sample: TuneHost['sample'],
+  n: number,
+  cols: readonly HostColumn[],
+  entities: EntityStore,
+): TuneHost {
+  return {
+    sample,
+    async load(bytes) {
+      const model = await Model.load(bytes);
+      const blocks = model.blocksFor(n, cols, entities) as (Float64Array | null)[][];
+      let staged = model.stage(n, cols, blocks);
+      return {
+        stage: () => {
+          staged = model.stage(n, cols, blocks);
+        },
+        call: () => staged.call(),
+        bytes: () => staged.result().bytes(),
+        outputs: () => staged.result(),
+      };
+    },
+  };
+}
+
 /** The candidates as a table: options, rows/s, speed-up over the default [quartiles], the choice. */
 export function formatRecord(r: TuningRecord): string[] {
   const lines = [
@@ -117,7 +164,14 @@ export function formatRecord(r: TuningRecord): string[] {
       c.speedup === null
         ? ''
         : `${c.speedup.median.toFixed(3)}× [${c.speedup.q1.toFixed(3)}, ${c.speedup.q3.toFixed(3)}]`;
-    const note = !c.exact ? 'NOT EXACT: dropped' : i > 0 && !c.finalist ? `${s} (screening)` : s;
+    const timed = i > 0 && !c.finalist ? `${s} (screening)` : s;
+    const note = c.exact
+      ? timed
+      : c.rowsPerSec === null
+        ? c.maxAbsDiff === null || c.maxAbsDiff === undefined
+          ? 'NOT EXACT: dropped'
+          : `INEXACT, max |Δ| ${c.maxAbsDiff.toExponential(1)}: outside the tolerance, dropped`
+        : `${timed}  INEXACT, max |Δ| ${c.maxAbsDiff!.toExponential(1)}`;
     lines.push(`  ${i === r.chosen ? '*' : ' '} ${name} ${rate.padStart(16)}  ${note}`);
   });
   lines.push(`chosen: ${r.reason}`);
@@ -222,29 +276,18 @@ export async function cmdTune(argv: string[], io: Io): Promise<number> {
         compilerVersion: pkg.version,
       },
       budgetSeconds: a.budget,
+      ...(a.tolerance === null ? {} : { tolerance: a.tolerance }),
       log: (line) => {
         if (!a.json) io.err(line);
       },
-      host: {
-        sample,
-        async load(bytes) {
-          const model = await Model.load(bytes);
-          const blocks = model.blocksFor(n, cols, entities) as (Float64Array | null)[][];
-          let staged = model.stage(n, cols, blocks);
-          return {
-            stage: () => {
-              staged = model.stage(n, cols, blocks);
-            },
-            call: () => staged.call(),
-            bytes: () => staged.result().bytes(),
-          };
-        },
-      },
+      host: runtimeTuneHost(sample, n, cols, entities),
     });
     for (const what of result.inexact)
       io.err(
         `${a.model}: warning ${TUNE_CODES.inexact.code}: candidate ${what} changed the outputs on the sample; dropped (please report: a strategy meant to be exact)`,
       );
+    for (const what of result.outside)
+      io.err(`${a.model}: warning ${TUNE_CODES.outside.code}: candidate ${what}; dropped`);
     writeAtomically(a.out, result.bytes);
     if (a.json) io.out(JSON.stringify(result.record, null, 2));
     else {

@@ -1,6 +1,7 @@
 // Strategy tuning (`proml tune`, docs/tuning.md): compile a model with every applicable emitter
 // strategy, time the candidates on sample rows, keep the fastest one that is bit-identical to the
-// default build, and record the decision and its measurements in the module's manifest.
+// default build (or, with an explicit tolerance, an inexact strategy within it), and record the
+// decision and its measurements in the module's manifest.
 // Input: a checked model, its bundle, the emit options of a plain compile, and a TuneHost that loads a
 // module and stages the sample in its memory (the runtime lives there: the compiler never imports it).
 // Output: the chosen module's bytes, its manifest (with `tuning`, abi.md 4.2) and the record.
@@ -23,11 +24,16 @@ import type * as ir from './ir.js';
 import { lowerModel } from './lower.js';
 import type { CheckedModel } from './typed.js';
 
-/** The strategy knobs tune varies (a subset of EmitOptions). Every one of them is exact (abi.md 4.1). */
+/**
+ * The strategy knobs tune varies (a subset of EmitOptions). Every one of them is exact (abi.md 4.1)
+ * except mlpPrecision 'f32', a candidate only when the caller allows inexact strategies.
+ */
 export interface Knobs {
   simd?: boolean;
   mlpUnroll?: number;
   mlpWeights?: 'f64' | 'f32';
+  mlpPrecision?: 'f32';
+  mlpBlock?: number;
   treeLayout?: TreeLayout;
   treeInterleave?: number;
   treeBlock?: number;
@@ -41,6 +47,19 @@ export interface Bench {
   call(): number;
   /** The output and status bytes of the last call. */
   bytes(): Uint8Array;
+  /** The last call's status words and outputs, as numbers (compared within a tolerance). */
+  outputs(): BenchOutputs;
+}
+
+/** What a call produced: a status word per row, and every output's validity and values. */
+export interface BenchOutputs {
+  status: Uint32Array;
+  outputs: {
+    name: string;
+    type: 'f32' | 'f64' | 'int' | 'bool';
+    validity: Uint8Array;
+    values: ArrayLike<number>;
+  }[];
 }
 
 export interface TuneHost {
@@ -60,6 +79,12 @@ export interface TuneOptions {
   log?: (line: string) => void;
   /** The clock (ms). Default cpuMs (process CPU time); performance.now gives wall-clock time. */
   now?: () => number;
+  /**
+   * Allow inexact strategies (the f32 MLP) whose outputs stay within this tolerance of the default
+   * build's on the sample: |a − b| ≤ tolerance · max(1, |b|) for every float output of every row,
+   * the same status words, validity and int/bool outputs. Default: exact strategies only.
+   */
+  tolerance?: number;
 }
 
 export interface TuneResult {
@@ -68,6 +93,8 @@ export interface TuneResult {
   record: TuningRecord;
   /** Candidates whose outputs differed from the default build's (a compiler bug: PML3202). */
   inexact: string[];
+  /** Inexact-strategy candidates outside the tolerance, each with why (PML3203). */
+  outside: string[];
 }
 
 /** Tuning problems (docs/errors.md PML32xx). */
@@ -77,6 +104,11 @@ export const TUNE_CODES = {
     code: 'PML3202',
     severity: 'warning',
     summary: 'a candidate strategy changed the outputs (a compiler bug); it was dropped',
+  },
+  outside: {
+    code: 'PML3203',
+    severity: 'warning',
+    summary: 'an inexact candidate (--allow-inexact) differed by more than the tolerance; it was dropped',
   },
 } as const;
 
@@ -94,7 +126,7 @@ export const MIN_SPEEDUP = 1.03;
 /** Candidates that go on from the screening rounds to the paired rounds. */
 export const FINALISTS = 3;
 export const RULE =
-  `screening: every exact build in rotating rounds; the ${FINALISTS} best by median speed-up go on to ` +
+  `screening: every exact build (and, with a tolerance, every inexact one within it) in rotating rounds; the ${FINALISTS} best by median speed-up go on to ` +
   `paired rounds (each slot between two default slots, speed-up = its rows/s ÷ their mean); the ` +
   `finalist with the highest median speed-up wins if that median is ≥ ${MIN_SPEEDUP} and its lower ` +
   `quartile > 1, else the default is kept`;
@@ -109,8 +141,12 @@ export function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** The knob combinations worth trying for this model: the cross product of the knobs it uses. */
-export function candidateKnobs(mod: ir.Module): Knobs[] {
+/**
+ * The knob combinations worth trying for this model: the cross product of the knobs it uses. With
+ * `inexact`, an MLP model also gets the f32 MLP (SIMD, row-blocked or not) crossed with its other
+ * knobs (unroll and weight storage do not apply to it).
+ */
+export function candidateKnobs(mod: ir.Module, inexact = false): Knobs[] {
   const global = mod.components.filter((c) => c.per === null);
   const trees = global.some((c) => c.kind === 'gbdt');
   const mlp = global.some((c) => c.kind === 'mlp');
@@ -125,13 +161,61 @@ export function candidateKnobs(mod: ir.Module): Knobs[] {
   if (mlp) cross([2, 4, 8].map((u) => ({ mlpUnroll: u })));
   if (mlp) cross([{ mlpWeights: 'f64' }, { mlpWeights: 'f32' }]);
   // flat: one row at a time with 1, 4 or 8 trees side by side, or rows in blocks of 32 or 128
-  if (trees)
-    cross([
-      { treeLayout: 'branchy' },
-      ...[1, 4, 8].map((n): Knobs => ({ treeLayout: 'flat', treeInterleave: n, treeBlock: 1 })),
-      ...[32, 128].map((b): Knobs => ({ treeLayout: 'flat', treeBlock: b })),
-    ]);
-  return [{}, ...out.filter((k) => Object.keys(k).length > 0)];
+  const treeKnobs: Knobs[] = [
+    { treeLayout: 'branchy' },
+    ...[1, 4, 8].map((n): Knobs => ({ treeLayout: 'flat', treeInterleave: n, treeBlock: 1 })),
+    ...[32, 128].map((b): Knobs => ({ treeLayout: 'flat', treeBlock: b })),
+  ];
+  if (trees) cross(treeKnobs);
+  const exact = [{}, ...out.filter((k) => Object.keys(k).length > 0)];
+  if (!inexact || !mlp) return exact;
+  const f32: Knobs[] = [
+    { simd: true, mlpPrecision: 'f32' },
+    { simd: true, mlpPrecision: 'f32', mlpBlock: 1 },
+  ];
+  return [...exact, ...(trees ? f32.flatMap((k) => treeKnobs.map((t) => ({ ...k, ...t }))) : f32)];
+}
+
+/** Knobs that are not exact by design (abi.md 4.1): they must stay within a tolerance, not bit for bit. */
+export function inexactKnobs(k: Knobs): boolean {
+  return k.mlpPrecision === 'f32';
+}
+
+/**
+ * How far `got` is from `want` (the default build's outputs): null when a status word, a validity
+ * bit or an int/bool output differs (with why), else the largest |a − b| and |a − b| ÷ max(1, |b|)
+ * over the float outputs (both NaN counts as equal).
+ */
+export function outputDistance(
+  got: BenchOutputs,
+  want: BenchOutputs,
+): { maxAbs: number; maxScaled: number } | { differs: string } {
+  const n = want.status.length;
+  for (let r = 0; r < n; r++)
+    if (got.status[r] !== want.status[r])
+      return { differs: `row ${r}'s status differs (a row accepted or rejected differently)` };
+  let maxAbs = 0;
+  let maxScaled = 0;
+  for (let j = 0; j < want.outputs.length; j++) {
+    const w = want.outputs[j]!;
+    const g = got.outputs[j]!;
+    for (let i = 0; i < w.validity.length; i++)
+      if (g.validity[i] !== w.validity[i])
+        return { differs: `output '${w.name}': a different row is missing` };
+    const float = w.type === 'f32' || w.type === 'f64';
+    for (let i = 0; i < w.values.length; i++) {
+      const a = g.values[i]!;
+      const b = w.values[i]!;
+      if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+      if (!float) return { differs: `output '${w.name}' (${w.type}) differs at value ${i}: ${a} vs ${b}` };
+      const d = Math.abs(a - b);
+      if (!(d <= Infinity))
+        return { differs: `output '${w.name}' is NaN where the default's is not, at value ${i}` };
+      maxAbs = Math.max(maxAbs, d);
+      maxScaled = Math.max(maxScaled, d / Math.max(1, Math.abs(b)));
+    }
+  }
+  return { maxAbs, maxScaled };
 }
 
 function quartiles(xs: number[]): { median: number; q1: number; q3: number } {
@@ -171,6 +255,10 @@ interface Compiled {
   manifest: Manifest;
   bench: Bench | null;
   exact: boolean;
+  /** Inexact strategies: max |a − b| vs the default on the sample (null: exact, or not compared). */
+  maxAbsDiff: number | null;
+  /** Its output bytes on the sample (inexact ones: the timed calls must repeat them). */
+  own: Uint8Array | null;
   rates: number[];
   ratios: number[];
 }
@@ -180,6 +268,9 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
   const log = options.log ?? ((): void => undefined);
   const now = options.now ?? cpuMs;
   const budgetSeconds = options.budgetSeconds ?? 10;
+  const tolerance = options.tolerance ?? null;
+  if (tolerance !== null && !(tolerance > 0 && tolerance < 1))
+    throw new Error(`internal: tune tolerance must be in (0, 1), got ${tolerance}`);
   const mod = lowerModel(checked);
   const host = options.host;
   // the back end (binaryen) loads only when tuning runs: the codes and candidateKnobs stay light
@@ -192,9 +283,11 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
   const seen = new Set<string>();
   const builds: Compiled[] = [];
   const inexact: string[] = [];
+  const outside: string[] = [];
   let reference: Uint8Array | null = null;
+  let referenceOutputs: BenchOutputs | null = null;
   let rejected = 0;
-  for (const knobs of candidateKnobs(mod)) {
+  for (const knobs of candidateKnobs(mod, tolerance !== null)) {
     const t = performance.now();
     const { bytes, manifest } = await emitScoringModule(checked, mod, bundle, { ...options.emit, ...knobs });
     const sha = sha256Hex(bytes);
@@ -209,6 +302,8 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
       manifest,
       bench: await host.load(bytes),
       exact: false,
+      maxAbsDiff: null,
+      own: null,
       rates: [],
       ratios: [],
     };
@@ -224,10 +319,27 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
           `all ${host.sample.rows} sample rows are rejected by the model's input rules: nothing to time`,
         );
       reference = b.bench!.bytes();
+      referenceOutputs = b.bench!.outputs();
       b.exact = true;
     } else {
-      b.exact = sameBytes(b.bench!.bytes(), reference);
-      if (!b.exact) {
+      b.own = b.bench!.bytes();
+      b.exact = sameBytes(b.own, reference);
+      if (!b.exact && inexactKnobs(b.knobs)) {
+        // an inexact strategy: timed when every output stays within the tolerance
+        const d = outputDistance(b.bench!.outputs(), referenceOutputs!);
+        if ('differs' in d) {
+          outside.push(`${knobText(b.knobs)}: ${d.differs}`);
+          b.bench = null;
+        } else {
+          b.maxAbsDiff = d.maxAbs;
+          if (d.maxScaled > tolerance!) {
+            outside.push(
+              `${knobText(b.knobs)}: differs by up to ${d.maxScaled.toExponential(2)} (|a − b| ÷ max(1, |b|)), above the tolerance ${tolerance}`,
+            );
+            b.bench = null;
+          }
+        }
+      } else if (!b.exact) {
         inexact.push(knobText(b.knobs));
         b.bench = null;
       }
@@ -328,7 +440,7 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
   }
   // the timed calls rewrote the same outputs
   for (const b of timed)
-    if (!sameBytes(b.bench!.bytes(), reference!))
+    if (!sameBytes(b.bench!.bytes(), b.exact ? reference! : b.own!))
       throw new Error(`internal: candidate ${knobText(b.knobs)} changed its outputs across repeated calls`);
 
   // 5. decide among the finalists
@@ -347,7 +459,10 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
       ? 'only one distinct build for this model: nothing to choose'
       : chosen === def
         ? `kept the default: no finalist met the rule (best median speed-up ${bestFinal.toFixed(3)})`
-        : `${knobText(chosen.knobs)}: median speed-up ${best.toFixed(3)} over the default in ${paired} paired rounds`;
+        : `${knobText(chosen.knobs)}: median speed-up ${best.toFixed(3)} over the default in ${paired} paired rounds` +
+          (chosen.exact
+            ? ''
+            : ` (INEXACT: outputs within ${chosen.maxAbsDiff!.toExponential(2)} of the default build's on the sample, tolerance ${tolerance})`);
   const stats = (b: Compiled): { rates: number[]; ratios: number[]; finalist: boolean } =>
     b === def || finalists.includes(b)
       ? { rates: b.rates, ratios: b === def ? b.rates.map(() => 1) : b.ratios, finalist: true }
@@ -367,11 +482,13 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
     screenRounds: screened,
     rounds: paired,
     budgetSeconds,
+    tolerance,
     rule: RULE,
     candidates: builds.map((b) => ({
       options: { ...b.knobs },
       strategies: diff(b.manifest.strategies),
       exact: b.exact,
+      maxAbsDiff: b.maxAbsDiff,
       finalist: b.bench !== null && stats(b).finalist,
       rowsPerSec: stats(b).rates.length === 0 ? null : round3(quartiles(stats(b).rates), 0),
       speedup: stats(b).ratios.length === 0 ? null : round3(quartiles(stats(b).ratios), 4),
@@ -385,5 +502,5 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
     MANIFEST_SECTION,
     new TextEncoder().encode(JSON.stringify(manifest)),
   );
-  return { bytes, manifest, record, inexact };
+  return { bytes, manifest, record, inexact, outside };
 }

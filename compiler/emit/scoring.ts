@@ -80,7 +80,8 @@ export interface EmitOptions {
    * MLP arithmetic: 'f64' (default: the reference evaluator's, bit for bit) or 'f32' — an INEXACT
    * strategy: weights, activations and sums in f32 (4 outputs per f32x4), each output's sum still in
    * ascending input order, so every engine and both builds give the same bits, but they differ from
-   * the reference's f64 results by f32 rounding (docs/abi.md 4.1). Opt-in only; tune never picks it.
+   * the reference's f64 results by f32 rounding (docs/abi.md 4.1). Opt-in only; tune tries it only
+   * with a tolerance (`proml tune --allow-inexact`).
    */
   mlpPrecision?: 'f64' | 'f32';
   /**

@@ -101,6 +101,12 @@ describe('proml tune (CLI)', () => {
         code: 2,
         says: [/--budget wants seconds/],
       },
+      {
+        name: 'a bad --allow-inexact',
+        args: (o) => [MODEL, '-c', BUNDLE, '--allow-inexact', '0.5', '-o', join(o, 'm.wasm')],
+        code: 2,
+        says: [/--allow-inexact wants the largest accepted difference, a number in \(0, 0.01\]/],
+      },
     ];
     const outcomes: { name: string; dir: string; code: number | null; err: string }[] = [];
     for (let i = 0; i < cases.length; i += 2) {

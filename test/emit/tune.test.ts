@@ -3,7 +3,9 @@
 // host. Asserts structure and exactness, never which candidate won (timings are noise here):
 // the module carries a tuning record naming distinct, exact candidates and a valid choice; its
 // embedded manifest is the one returned; it scores fresh random rows byte for byte like the default
-// build; a plain compile carries no record; an empty sample is PML3201.
+// build; a plain compile carries no record; an empty sample is PML3201. With a tolerance
+// (--allow-inexact) the f32 MLP is a candidate: timed when within it, its max |Δ| recorded, dropped
+// (PML3203) when not; outputDistance tells a class flip or a rejected row from rounding.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,7 +16,15 @@ import { readBundle } from '../../abi/node.js';
 import { emitScoringModule } from '../../compiler/emit/index.js';
 import { checkSource, lowerModel, type CheckedModel } from '../../compiler/index.js';
 import { randomRows } from '../../compiler/reference/index.js';
-import { candidateKnobs, tune, TuneError, type TuneHost } from '../../compiler/tune.js';
+import { runtimeTuneHost } from '../../cli/tune.js';
+import {
+  candidateKnobs,
+  outputDistance,
+  tune,
+  TuneError,
+  type BenchOutputs,
+  type TuneHost,
+} from '../../compiler/tune.js';
 import { MemoryEntityStore, Model, rowsToColumns, type HostColumn } from '../../runtime/index.js';
 import { MODELS_DIR } from '../helpers.js';
 
@@ -40,24 +50,10 @@ function fixture(name: string): Fixture {
   };
 }
 
-/** The runtime as the timing host, as `proml tune` wires it (cli/tune.ts). */
+/** The runtime as the timing host, as `proml tune` wires it. */
 function host(f: Fixture, cols: HostColumn[], n: number): TuneHost {
-  const entities = new MemoryEntityStore(f.bundle);
-  return {
-    sample: { source: 'random', name: null, rows: n, sha256: 'test' },
-    async load(bytes) {
-      const model = await Model.load(bytes);
-      const blocks = model.blocksFor(n, cols, entities) as (Float64Array | null)[][];
-      let staged = model.stage(n, cols, blocks);
-      return {
-        stage: () => {
-          staged = model.stage(n, cols, blocks);
-        },
-        call: () => staged.call(),
-        bytes: () => staged.result().bytes(),
-      };
-    },
-  };
+  const sample = { source: 'random' as const, name: null, rows: n, sha256: 'test' };
+  return runtimeTuneHost(sample, n, cols, new MemoryEntityStore(f.bundle));
 }
 
 const emit = (f: Fixture): { sourceText: string; bundleJsonText: string; compilerVersion: string } => ({
@@ -138,6 +134,80 @@ describe('proml tune (compiler/tune.ts)', () => {
       assert.deepEqual(tuned.score(fresh, entities).bytes(), base.score(fresh, entities).bytes());
     });
   }
+
+  it('--allow-inexact: the f32 MLP is timed within the tolerance (max |Δ| recorded), dropped outside it', async () => {
+    const f = fixture('notification_send');
+    const mod = lowerModel(f.checked);
+    const exactOnly = candidateKnobs(mod).map((k) => JSON.stringify(k));
+    const withInexact = candidateKnobs(mod, true).map((k) => JSON.stringify(k));
+    assert.deepEqual(withInexact.slice(0, exactOnly.length), exactOnly);
+    assert.deepEqual(withInexact.slice(exactOnly.length), [
+      '{"simd":true,"mlpPrecision":"f32"}',
+      '{"simd":true,"mlpPrecision":"f32","mlpBlock":1}',
+    ]);
+    assert.ok(!exactOnly.some((k) => k.includes('mlpPrecision')));
+    const inputs = (await emitScoringModule(f.checked, mod, f.bundle, emit(f))).manifest.inputs;
+    const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 400 });
+    const run = (tolerance: number) =>
+      tune(f.checked, f.bundle, {
+        emit: emit(f),
+        host: host(f, rowsToColumns(inputs, rows), rows.length),
+        budgetSeconds: 0.4,
+        tolerance,
+      });
+    const loose = await run(1e-4);
+    assert.equal(loose.record.tolerance, 1e-4);
+    const f32 = loose.record.candidates.filter((c) => c.options['mlpPrecision'] === 'f32');
+    assert.equal(f32.length, 2);
+    for (const c of f32) {
+      assert.equal(c.exact, false);
+      assert.ok(c.maxAbsDiff !== null && c.maxAbsDiff > 0 && c.maxAbsDiff <= 1e-4, String(c.maxAbsDiff));
+      assert.ok(c.rowsPerSec !== null, 'timed');
+      assert.match(c.strategies['mlp.precision'] ?? '', /inexact/);
+    }
+    assert.ok(loose.record.candidates.filter((c) => !('mlpPrecision' in c.options)).every((c) => c.exact));
+    const chosen = loose.record.candidates[loose.record.chosen]!;
+    if (!chosen.exact) assert.match(loose.record.reason, /INEXACT: outputs within .* tolerance 0\.0001/);
+    assert.deepEqual(loose.outside, []);
+    // a tolerance below f32 rounding: both dropped, with why; the module is an exact build
+    const tight = await run(1e-12);
+    assert.equal(tight.outside.length, 2);
+    for (const o of tight.outside) assert.match(o, /above the tolerance 1e-12/);
+    for (const c of tight.record.candidates.filter((x) => x.options['mlpPrecision'] === 'f32')) {
+      assert.equal(c.rowsPerSec, null);
+      assert.ok(c.maxAbsDiff !== null && c.maxAbsDiff > 0);
+    }
+    assert.equal(tight.record.candidates[tight.record.chosen]!.exact, true);
+  });
+
+  it('outputDistance: rounding is a distance; a status, a missing value or a class is a difference', () => {
+    const out = (status: number[], p: number[], cls: number[], valid = 0xff): BenchOutputs => ({
+      status: Uint32Array.from(status),
+      outputs: [
+        { name: 'p', type: 'f32', validity: Uint8Array.of(valid), values: Float32Array.from(p) },
+        { name: 'c', type: 'int', validity: Uint8Array.of(0xff), values: Int32Array.from(cls) },
+      ],
+    });
+    const want = out([0, 0], [0.25, 3], [1, 2]);
+    assert.deepEqual(outputDistance(out([0, 0], [0.25, 3], [1, 2]), want), { maxAbs: 0, maxScaled: 0 });
+    const d = outputDistance(out([0, 0], [0.2500001, 3.000003], [1, 2]), want);
+    assert.ok(!('differs' in d));
+    assert.ok(Math.abs(d.maxAbs - Math.abs(Math.fround(3.000003) - 3)) < 1e-12);
+    assert.ok(d.maxScaled < d.maxAbs, 'scaled by |b| above 1');
+    assert.match(
+      (outputDistance(out([0, 1], [0.25, 3], [1, 2]), want) as { differs: string }).differs,
+      /row 1's status/,
+    );
+    assert.match(
+      (outputDistance(out([0, 0], [0.25, 3], [1, 3]), want) as { differs: string }).differs,
+      /output 'c' \(int\)/,
+    );
+    assert.match(
+      (outputDistance(out([0, 0], [0.25, 3], [1, 2], 0xfe), want) as { differs: string }).differs,
+      /missing/,
+    );
+    assert.match((outputDistance(out([0, 0], [NaN, 3], [1, 2]), want) as { differs: string }).differs, /NaN/);
+  });
 
   it('an empty sample is PML3201 (nothing to time)', async () => {
     const f = fixture('abuse_anomaly');
