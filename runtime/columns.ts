@@ -365,3 +365,87 @@ function writeNumber(dv: DataView, elem: 'f32' | 'f64', i: number, x: number): v
   if (elem === 'f64') dv.setFloat64(i * 8, x, true);
   else dv.setFloat32(i * 4, x, true);
 }
+
+/** An int32 view of `b` (a copy when it is not 4-byte aligned). */
+function int32View(b: Uint8Array): Int32Array {
+  if (b.byteOffset % 4 === 0) return new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  return new Int32Array(b.slice().buffer, 0, b.byteLength >> 2);
+}
+
+/** Offsets [a..b] of `o`, less o[a] (a slice's offsets start at 0). */
+function rebased(o: Int32Array, a: number, b: number): Int32Array {
+  const out = new Int32Array(b - a + 1);
+  const base = o[a]!;
+  for (let i = a; i <= b; i++) out[i - a] = o[i]! - base;
+  return out;
+}
+
+/** Bits [from, from + count) of a bitmap, as a bitmap of their own (shifted when from % 8 ≠ 0). */
+function bitsFrom(bits: Uint8Array, from: number, count: number): Uint8Array {
+  if ((from & 7) === 0) return bits.subarray(from >> 3, (from + count + 7) >> 3);
+  const out = new Uint8Array(Math.max(1, (count + 7) >> 3));
+  for (let i = 0; i < count; i++) {
+    const j = from + i;
+    if ((bits[j >> 3]! >> (j & 7)) & 1) out[i >> 3]! |= 1 << (i & 7);
+  }
+  return out;
+}
+
+/**
+ * Rows [a, b) of a column (a multiple of 8, so row bitmaps slice on a byte): views where the layout
+ * allows, rebased offsets and shifted item bitmaps where it does not. The module sees the slice as a
+ * batch of its own; rows are independent, so scoring slices gives the batch's bytes (tested).
+ */
+export function sliceRows(c: HostColumn, t: InputColumn['type'], a: number, b: number): HostColumn {
+  const rowBits = (m: Uint8Array | null): Uint8Array | null =>
+    m === null ? null : m.subarray(a >> 3, (b + 7) >> 3);
+  const out: HostColumn = {
+    validity: rowBits(c.validity),
+    values: c.values,
+    offsets: null,
+    data: null,
+    childValidity: null,
+    ids: c.ids === null ? null : c.ids.slice(a, b),
+  };
+  switch (t.kind) {
+    case 'f32':
+    case 'int':
+      out.values = c.values.subarray(a * 4, b * 4);
+      break;
+    case 'f64':
+      out.values = c.values.subarray(a * 8, b * 8);
+      break;
+    case 'vector': {
+      const w = t.size * (t.elem === 'f64' ? 8 : 4);
+      out.values = c.values.subarray(a * w, b * w);
+      break;
+    }
+    case 'bool':
+      out.values = rowBits(c.values)!;
+      break;
+    case 'entity':
+      break;
+    case 'string':
+    case 'category': {
+      const o = c.offsets!;
+      out.offsets = rebased(o, a, b);
+      out.values = c.values.subarray(o[a]!, o[b]!);
+      break;
+    }
+    case 'bag': {
+      const o = c.offsets!;
+      const i0 = o[a]!;
+      const i1 = o[b]!;
+      out.offsets = rebased(o, a, b);
+      out.childValidity = c.childValidity === null ? null : bitsFrom(c.childValidity, i0, i1 - i0);
+      if (t.elem === 'string') {
+        const items = int32View(c.values);
+        const io = rebased(items, i0, i1);
+        out.values = new Uint8Array(io.buffer);
+        out.data = c.data === null ? null : c.data.subarray(items[i0]!, items[i1]!);
+      } else out.values = c.values.subarray(i0 * 4, i1 * 4);
+      break;
+    }
+  }
+  return out;
+}

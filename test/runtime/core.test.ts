@@ -160,6 +160,27 @@ describe('runtime core', () => {
     }
   });
 
+  it('chunked batches (LoadOptions.chunkBytes) score byte for byte like one call, on every fixture', async () => {
+    for (const name of readdirSync(MODELS_DIR).sort()) {
+      const f = await fixture(name);
+      const store = new MemoryEntityStore(f.bundle);
+      // 3,001 rows: chunks of 8 rows (chunkBytes 1), of a few hundred, and one call (chunkBytes 0)
+      const rows = [...f.csv, ...randomRows(f.checked, f.bundle, { seed: 21, count: 3_001 - f.csv.length })];
+      const one = await Model.load(f.bytes, { chunkBytes: 0 });
+      const want = one.score(rows, store);
+      for (const chunkBytes of [1, 4_096, 65_536]) {
+        const chunked = await Model.load(f.bytes, { chunkBytes });
+        const got = chunked.score(rows, store);
+        assert.equal(got.n, rows.length);
+        assert.deepEqual(got.bytes(), want.bytes(), `${name}: chunkBytes ${chunkBytes}`);
+        assert.deepEqual(Array.from(got.status), Array.from(want.status), `${name}: status`);
+        assert.deepEqual(got.rows().slice(0, 50), want.rows().slice(0, 50));
+      }
+    }
+    const f = await fixture('tiny_linear');
+    await assert.rejects(Model.load(f.bytes, { chunkBytes: -1 }), /chunkBytes must be a whole number/);
+  });
+
   it('memory: flat over repeated calls, and a batch larger than memory grows it once', async () => {
     const f = await fixture('spam_message');
     const model = await Model.load(f.bytes);
