@@ -181,17 +181,25 @@ describe('runtime core', () => {
     await assert.rejects(Model.load(f.bytes, { chunkBytes: -1 }), /chunkBytes must be a whole number/);
   });
 
-  it('memory: flat over repeated calls, and a batch larger than memory grows it once', async () => {
+  it('memory: flat over repeated calls; a batch larger than memory grows it once, or not at all in chunks', async () => {
     const f = await fixture('spam_message');
-    const model = await Model.load(f.bytes);
     const rows = randomRows(f.checked, f.bundle, { seed: 9, count: 2_000 });
-    const first = model.score(rows).bytes();
-    const mem = model.memoryBytes;
-    for (let k = 0; k < 20; k++) assert.deepEqual(model.score(rows).bytes(), first);
-    assert.equal(model.memoryBytes, mem);
     const big = Array.from({ length: 40 }, () => rows).flat();
-    const r = model.score(big);
-    assert.equal(r.n, 80_000);
-    assert.deepEqual(r.bytes().subarray(0, 8_000), first.subarray(0, 8_000));
+    const grown: number[] = [];
+    for (const chunkBytes of [0, 1 << 16]) {
+      const model = await Model.load(f.bytes, { chunkBytes });
+      const first = model.score(rows).bytes();
+      const mem = model.memoryBytes;
+      for (let k = 0; k < 20; k++) assert.deepEqual(model.score(rows).bytes(), first);
+      assert.equal(model.memoryBytes, mem);
+      const r = model.score(big);
+      assert.equal(r.n, 80_000);
+      assert.deepEqual(r.bytes().subarray(0, 8_000), first.subarray(0, 8_000));
+      grown.push(model.memoryBytes / mem);
+      model.score(big);
+      assert.equal(model.memoryBytes, grown.at(-1)! * mem, 'the second big batch does not grow it again');
+    }
+    assert.ok(grown[0]! > 1, 'one call for 80,000 rows needs more memory');
+    assert.equal(grown[1], 1, 'chunks of 64 KiB of input fit the memory 2,000 rows needed');
   });
 });
