@@ -5,7 +5,8 @@
 // fixtures' rows.csv hold a handful of rows); env PROML_TUNE_BUDGET (seconds, default 20) and
 // PROML_TUNE_ROWS (default 2000). Output: the table (bench/results/tune.md via bench/index.ts) and
 // bench/results/tune.json (every record, with each module's embedded manifest checked to carry it).
-// Run: npm run bench -- tune
+// The MLP fixtures run a second time with --allow-inexact 1e-5 (the f32 MLP as a candidate).
+// Run: npm run bench -- tune (PROML_TUNE_GENERATED=0 / PROML_TUNE_INEXACT=0 skip those extra rows)
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -25,6 +26,10 @@ const GENERATED = [
   { model: 'abuse_anomaly', maxTrees: 150, maxDepth: 8 },
   { model: 'feed_ctr', maxTrees: 150, maxDepth: 8 },
 ];
+
+/** The fixtures with an MLP, tuned again with --allow-inexact INEXACT_TOLERANCE. */
+const INEXACT_MODELS = ['notification_send', 'pymk', 'search_spaces'];
+const INEXACT_TOLERANCE = '1e-5';
 
 /** Writes the generated bundle; returns its directory and a description (trees, nodes). */
 function generatedBundle(dir: string, g: (typeof GENERATED)[number]): { bundle: string; describe: string } {
@@ -73,18 +78,28 @@ export async function run(): Promise<string> {
     .sort();
   const dir = mkdtempSync(join(tmpdir(), 'proml-tune-'));
   const records: { model: string; record: TuningRecord; strategies: Record<string, string> }[] = [];
-  const cases: { name: string; model: string; bundle: string }[] = names.map((n) => ({
-    name: n,
-    model: n,
-    bundle: join(MODELS, n, 'bundle'),
-  }));
+  type Kind = 'fixture' | 'generated' | 'inexact';
+  const cases: { name: string; model: string; bundle: string; kind: Kind; extra: string[] }[] = names.map(
+    (n) => ({ name: n, model: n, bundle: join(MODELS, n, 'bundle'), kind: 'fixture', extra: [] }),
+  );
   if (process.env['PROML_TUNE_GENERATED'] !== '0')
     for (const g of GENERATED) {
       const { bundle, describe } = generatedBundle(dir, g);
-      cases.push({ name: `${g.model} (generated forest: ${describe})`, model: g.model, bundle });
+      const name = `${g.model} (generated forest: ${describe})`;
+      cases.push({ name, model: g.model, bundle, kind: 'generated', extra: [] });
     }
+  if (process.env['PROML_TUNE_INEXACT'] !== '0')
+    for (const n of INEXACT_MODELS.filter((x) => names.includes(x)))
+      cases.push({
+        name: `${n} (--allow-inexact ${INEXACT_TOLERANCE})`,
+        model: n,
+        bundle: join(MODELS, n, 'bundle'),
+        kind: 'inexact',
+        extra: ['--allow-inexact', INEXACT_TOLERANCE],
+      });
+  const kinds: Kind[] = [];
   try {
-    for (const { name, model, bundle } of cases) {
+    for (const { name, model, bundle, kind, extra } of cases) {
       const out = join(dir, `${model}.wasm`);
       const args = [
         join(ROOT, 'cli', 'bin.mjs'),
@@ -99,6 +114,7 @@ export async function run(): Promise<string> {
         '--sample-rows',
         rows,
         '--json',
+        ...extra,
       ];
       const t = performance.now();
       const p = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -108,6 +124,7 @@ export async function run(): Promise<string> {
       if (JSON.stringify(manifest.tuning) !== JSON.stringify(record))
         throw new Error(`${name}: the module's manifest does not carry the printed record`);
       records.push({ model: name, record, strategies: manifest.strategies });
+      kinds.push(kind);
       const c = record.candidates[record.chosen]!;
       console.log(
         `  ${name}: ${optionsText(c.options)} (${record.candidates.length} builds, ${((performance.now() - t) / 1000).toFixed(0)} s)`,
@@ -133,11 +150,13 @@ export async function run(): Promise<string> {
       .filter((x) => x.finalist && x.speedup !== null)
       .sort((a, b) => b.speedup!.median - a.speedup!.median)[0];
     const chosen = r.chosen === 0 ? 'default' : optionsText(c.options);
-    return `| ${model} | ${r.candidates.length} | ${r.screenRounds} + ${r.rounds} | ${rate(d.rowsPerSec?.median)} | ${chosen} | ${r.chosen === 0 ? '-' : q(c.speedup)} | ${best === undefined ? '-' : `${optionsText(best.options)}: ${q(best.speedup)}`} |`;
+    const delta = c.maxAbsDiff === null ? '0 (exact)' : c.maxAbsDiff.toExponential(1);
+    return `| ${model} | ${r.candidates.length} | ${r.screenRounds} + ${r.rounds} | ${rate(d.rowsPerSec?.median)} | ${chosen} | ${r.chosen === 0 ? '-' : q(c.speedup)} | ${delta} | ${best === undefined ? '-' : `${optionsText(best.options)}: ${q(best.speedup)}`} |`;
   });
-  const fixtures = records.slice(0, names.length);
+  const fixtures = records.filter((_, i) => kinds[i] === 'fixture');
   const changed = fixtures.filter((x) => x.record.chosen !== 0).length;
-  const generated = records.slice(names.length);
+  const generated = records.filter((_, i) => kinds[i] === 'generated');
+  const inexact = records.filter((_, i) => kinds[i] === 'inexact');
   return [
     `\`proml tune\` on every fixture (one CLI process per model, run one after another), sample: ${rows}`,
     `random rows (randomRows, seed 1), --budget ${budget} s of timing per model. Speed-ups are per-round`,
@@ -150,10 +169,13 @@ export async function run(): Promise<string> {
     '',
     `${changed} of ${fixtures.length} fixtures (with their own bundles) chose something other than the default;`,
     `${generated.filter((x) => x.record.chosen !== 0).length} of ${generated.length} fixture models with a generated forest just above the`,
-    '4,096-node flat/branchy crossover (randomBundle seed 5, the last rows) did.',
+    '4,096-node flat/branchy crossover (randomBundle seed 5) did.',
+    `With \`--allow-inexact ${INEXACT_TOLERANCE}\` (the f32 MLP also a candidate, kept only while every float output stays`,
+    `within ${INEXACT_TOLERANCE} · max(1, |x|) of the exact build's), ${inexact.filter((x) => x.record.candidates[x.record.chosen]!.maxAbsDiff !== null).length} of ${inexact.length} MLP fixtures chose it; "max |Δ|" is the chosen`,
+    "build's largest difference from the default build's outputs on the sample.",
     '',
-    '| model | builds | rounds (screen + paired) | default rows/s | chosen | chosen speed-up | best finalist |',
-    '|---|---:|---:|---:|---|---:|---|',
+    '| model | builds | rounds (screen + paired) | default rows/s | chosen | chosen speed-up | max \\|Δ\\| | best finalist |',
+    '|---|---:|---:|---:|---|---:|---:|---|',
     ...table,
   ].join('\n');
 }
