@@ -151,7 +151,7 @@ export interface PeerResults {
   engines: { id: string; label: string; measures: string }[];
   nativeNote: string;
   models: ModelResult[];
-  batchJob: (BatchJobResult | { model: string; error: string })[];
+  batchJob: (BatchJobResult | { model: string; build: string; error: string })[];
 }
 
 function maxAbs(a: Float64Array, b: Float64Array): number {
@@ -172,7 +172,7 @@ async function runModel(
   m: PeerModel,
   list: Engine[],
   p: Profile,
-): Promise<{ result: ModelResult; bytes?: Uint8Array }> {
+): Promise<{ result: ModelResult; bytes?: Uint8Array; f32?: Uint8Array }> {
   const result: ModelResult = {
     name: m.name,
     describe: m.describe,
@@ -290,7 +290,8 @@ async function runModel(
   }
   for (const s of setups.values()) await s.dispose?.();
   const bytes = setups.get('proml')?.bytes;
-  return bytes === undefined ? { result } : { result, bytes };
+  const f32 = setups.get('proml-f32')?.bytes;
+  return { result, ...(bytes === undefined ? {} : { bytes }), ...(f32 === undefined ? {} : { f32 }) };
 }
 
 export async function runPeers(o: PeersOptions): Promise<PeerResults> {
@@ -320,22 +321,25 @@ export async function runPeers(o: PeersOptions): Promise<PeerResults> {
     models: [],
     batchJob: [],
   };
-  const jobModels: { m: PeerModel; bytes: Uint8Array }[] = [];
+  const jobModels: { m: PeerModel; bytes: Uint8Array; build: string }[] = [];
   for (const f of modelFactories({ quick: o.quick, poolRows: p.poolRows })) {
     if (o.models !== undefined && !o.models.includes(f.name)) continue;
     const t = performance.now();
     const m = f.build();
     console.log(`${m.name}: ${m.describe} (built in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
-    const { result, bytes } = await runModel(m, list, p);
+    const { result, bytes, f32 } = await runModel(m, list, p);
     results.models.push(result);
-    if ((o.batchJob ?? !o.quick) && p.job.rows[m.name] !== undefined && bytes !== undefined)
-      jobModels.push({ m, bytes });
+    if ((o.batchJob ?? !o.quick) && p.job.rows[m.name] !== undefined && bytes !== undefined) {
+      jobModels.push({ m, bytes, build: 'default' });
+      // the MLP once more with the inexact f32 build (--mlp-precision f32): what tfjs/ORT compute in
+      if (f32 !== undefined) jobModels.push({ m, bytes: f32, build: 'f32 MLP (inexact)' });
+    }
   }
   const threads = availableParallelism();
-  for (const { m, bytes } of jobModels) {
-    console.log(`batch job ${m.name}: ${p.job.rows[m.name]!} rows, ${threads} threads`);
+  for (const { m, bytes, build } of jobModels) {
+    console.log(`batch job ${m.name} (${build}): ${p.job.rows[m.name]!} rows, ${threads} threads`);
     try {
-      const r = await batchJob(m, bytes, {
+      const r = await batchJob(m, bytes, build, {
         rows: p.job.rows[m.name]!,
         batchRows: p.job.batchRows,
         threads,
@@ -347,7 +351,7 @@ export async function runPeers(o: PeersOptions): Promise<PeerResults> {
       results.batchJob.push(r);
     } catch (e) {
       console.log(`  failed: ${message(e)}`);
-      results.batchJob.push({ model: m.name, error: message(e) });
+      results.batchJob.push({ model: m.name, build, error: message(e) });
     }
   }
   results.load.after = loadavg()[0]!;
@@ -617,12 +621,12 @@ export function markdown(r: PeerResults): string {
     'flight. ORT-node: one session with intraOpNumThreads = cores, the same batches as prebuilt tensors,',
     'run one after another. Rows/s is the median of the rounds (worker start-up excluded).',
     '',
-    '| model | rows | batch rows | threads | proml rows/s | ORT-node rows/s | proml ÷ ORT-node | max \\|Δ\\| | worker warm-up |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | proml build | rows | batch rows | threads | proml rows/s | ORT-node rows/s | proml ÷ ORT-node | max \\|Δ\\| | worker warm-up |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.batchJob.map((j) =>
       'error' in j
-        ? `| ${j.model} | failed: ${j.error} | | | | | | | |`
-        : `| ${j.model} | ${j.rows} | ${j.batchRows} | ${j.threads} | ${fmtRate(j.proml.rowsPerSec)} | ${fmtRate(j.ortNode.rowsPerSec)} | ${fmtRatio(j.ratio)} | ${fmtDiff(j.maxAbsDiff)} | ${j.warmup.toFixed(1)} s |`,
+        ? `| ${j.model} | ${j.build} | failed: ${j.error} | | | | | | | |`
+        : `| ${j.model} | ${j.build} | ${j.rows} | ${j.batchRows} | ${j.threads} | ${fmtRate(j.proml.rowsPerSec)} | ${fmtRate(j.ortNode.rowsPerSec)} | ${fmtRatio(j.ratio)} | ${fmtDiff(j.maxAbsDiff)} | ${j.warmup.toFixed(1)} s |`,
     ),
     '',
   );

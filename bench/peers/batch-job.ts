@@ -17,6 +17,8 @@ import { median } from './timing.js';
 
 export interface BatchJobResult {
   model: string;
+  /** Which proml build ran ('default', or the inexact f32 MLP). */
+  build: string;
   rows: number;
   batchRows: number;
   threads: number;
@@ -43,7 +45,12 @@ function offsets(pool: number, batchRows: number, batches: number): number[] {
   return Array.from({ length: batches }, (_, b) => (b * 7_919) % span);
 }
 
-export async function batchJob(m: PeerModel, bytes: Uint8Array, o: BatchJobOptions): Promise<BatchJobResult> {
+export async function batchJob(
+  m: PeerModel,
+  bytes: Uint8Array,
+  build: string,
+  o: BatchJobOptions,
+): Promise<BatchJobResult> {
   const pool = m.rows.length;
   const batchRows = Math.min(o.batchRows, pool);
   const batches = Math.ceil(o.rows / batchRows);
@@ -128,6 +135,7 @@ export async function batchJob(m: PeerModel, bytes: Uint8Array, o: BatchJobOptio
   const q = median(or);
   return {
     model: m.name,
+    build,
     rows: batches * batchRows,
     batchRows,
     threads: o.threads,
