@@ -75,20 +75,32 @@ export function rowsToColumns(
   rows: readonly Row[],
   arena?: ColumnArena,
 ): HostColumn[] {
-  const known = new Set(inputs.map((c) => c.name));
-  rows.forEach((row, r) => {
+  const known = knownNames(inputs);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
     if (typeof row !== 'object' || row === null || Array.isArray(row))
       throw new RuntimeError('wrongType', `row ${r} is not an object of input values`, null, r);
-    for (const k of Object.keys(row))
-      if (!known.has(k))
+    // for..in allocates nothing (Object.keys would, per row); inherited fields are not the row's
+    for (const k in row)
+      if (!known.has(k) && Object.hasOwn(row, k))
         throw new RuntimeError(
           'unknownField',
           `row ${r} has a field '${k}' the model has no input for (inputs: ${[...known].join(', ')})`,
           k,
           r,
         );
-  });
-  return inputs.map((c) => encodeColumn(c, rows, arena));
+  }
+  const cols = new Array<HostColumn>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) cols[i] = encodeColumn(inputs[i]!, rows, arena);
+  return cols;
+}
+
+/** The input names of a manifest's inputs, computed once per inputs array. */
+const knownSets = new WeakMap<readonly InputColumn[], Set<string>>();
+function knownNames(inputs: readonly InputColumn[]): Set<string> {
+  let s = knownSets.get(inputs);
+  if (s === undefined) knownSets.set(inputs, (s = new Set(inputs.map((c) => c.name))));
+  return s;
 }
 
 function wrong(c: InputColumn, r: number, want: string, v: unknown): RuntimeError {
@@ -109,7 +121,6 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[], arena?: Colum
     ids: null,
   };
   const t = c.type;
-  const present = (v: unknown): boolean => v !== null && v !== undefined;
   switch (t.kind) {
     case 'f32':
     case 'f64':
@@ -117,9 +128,9 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[], arena?: Colum
       const size = t.kind === 'f64' ? 8 : 4;
       const region = bytesFor(arena, n * size);
       const dv = new DataView(region.buffer, region.byteOffset, region.byteLength);
-      rows.forEach((row, r) => {
-        const v = row[c.name];
-        if (!present(v)) return;
+      for (let r = 0; r < n; r++) {
+        const v = rows[r]![c.name];
+        if (v === null || v === undefined) continue;
         if (typeof v !== 'number') throw wrong(c, r, t.kind === 'int' ? 'an integer' : 'a number', v);
         if (t.kind === 'int' && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647))
           throw new RuntimeError(
@@ -132,19 +143,19 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[], arena?: Colum
         if (t.kind === 'f32') dv.setFloat32(r * 4, v, true);
         else if (t.kind === 'f64') dv.setFloat64(r * 8, v, true);
         else dv.setInt32(r * 4, v, true);
-      });
+      }
       col.values = region;
       return col;
     }
     case 'bool': {
       const values = bytesFor(arena, Math.ceil(n / 8));
-      rows.forEach((row, r) => {
-        const v = row[c.name];
-        if (!present(v)) return;
+      for (let r = 0; r < n; r++) {
+        const v = rows[r]![c.name];
+        if (v === null || v === undefined) continue;
         if (typeof v !== 'boolean') throw wrong(c, r, 'true or false', v);
         setBit(validity, r);
         if (v) setBit(values, r);
-      });
+      }
       col.values = values;
       return col;
     }
@@ -159,19 +170,19 @@ export function encodeColumn(c: InputColumn, rows: readonly Row[], arena?: Colum
       col.values = encodeVectors(c, t.elem, t.size, rows, validity, arena);
       return col;
     case 'entity': {
-      const ids: (string | null)[] = [];
-      rows.forEach((row, r) => {
-        const v = row[c.name];
-        if (!present(v)) {
-          ids.push(null);
-          return;
+      const ids = new Array<string | null>(n);
+      for (let r = 0; r < n; r++) {
+        const v = rows[r]![c.name];
+        if (v === null || v === undefined) {
+          ids[r] = null;
+          continue;
         }
         if (typeof v !== 'string' && typeof v !== 'number')
           throw wrong(c, r, 'an entity id (string or integer)', v);
         setBit(validity, r);
-        ids.push(entityKey(v));
-      });
-      col.values = new Uint8Array(1);
+        ids[r] = entityKey(v);
+      }
+      col.values = bytesFor(arena, 1);
       col.ids = ids;
       return col;
     }
@@ -298,8 +309,10 @@ function encodeVectors(
   for (let r = 0; r < n; r++) {
     const v = rows[r]![c.name];
     if (v === null || v === undefined) continue;
-    const typed = ArrayBuffer.isView(v) && !(v instanceof DataView);
-    if (!Array.isArray(v) && !typed) throw wrong(c, r, `a list of ${size} numbers`, v);
+    // plain arrays first: the common case skips the typed-array checks
+    const list = Array.isArray(v);
+    if (!list && !(ArrayBuffer.isView(v) && !(v instanceof DataView)))
+      throw wrong(c, r, `a list of ${size} numbers`, v);
     const xs = v as ArrayLike<unknown>;
     if (xs.length !== size)
       throw new RuntimeError(
@@ -310,7 +323,7 @@ function encodeVectors(
       );
     setBit(validity, r);
     const base = r * size;
-    if (v instanceof Float32Array || v instanceof Float64Array) {
+    if (!list && (v instanceof Float32Array || v instanceof Float64Array)) {
       if (f32 !== null) f32.set(v, base);
       else if (f64 !== null) f64.set(v, base);
       else for (let k = 0; k < size; k++) writeNumber(dv!, elem, base + k, v[k]!);

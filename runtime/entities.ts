@@ -29,6 +29,11 @@ export class MemoryEntityStore implements EntityStore {
 
   fetch(component: string, ids: readonly (string | null)[]): (Float64Array | null)[] {
     const t = this.tables.get(component);
-    return ids.map((id) => (id === null || t === undefined ? null : (t.get(id) ?? null)));
+    const out = new Array<Float64Array | null>(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      out[i] = id === null || t === undefined ? null : (t.get(id) ?? null);
+    }
+    return out;
   }
 }

@@ -169,26 +169,38 @@ export function packBlocks(
   m: Manifest,
   n: number,
   blocks: (Float64Array | null | undefined)[][],
+  arena?: ColumnArena,
 ): { width: number; validity: Uint8Array; values: Float64Array }[] {
   const bm = Math.max(1, Math.ceil(n / 8));
   return m.entityBlocks.map((b, k) => {
-    const values = new Float64Array(Math.max(1, n * b.width));
-    const validity = new Uint8Array(bm);
+    const w = b.width;
+    let values: Float64Array;
+    let validity: Uint8Array;
+    if (arena === undefined) {
+      values = new Float64Array(Math.max(1, n * w));
+      validity = new Uint8Array(bm);
+    } else {
+      const region = arena.take(8 * Math.max(1, n * w));
+      values = new Float64Array(region.buffer, region.byteOffset, Math.max(1, n * w));
+      validity = arena.take(bm);
+    }
     const rows = blocks[k]!;
     for (let r = 0; r < n; r++) {
       const blk = rows[r];
       if (blk === null || blk === undefined) continue;
-      if (blk.length !== b.width)
+      if (blk.length !== w)
         throw new RuntimeError(
           'wrongShape',
-          `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${b.width}`,
+          `entity store: block of '${b.component}' has ${blk.length} numbers, the module needs ${w}`,
           b.entity,
           r,
         );
-      values.set(blk, r * b.width);
+      // small blocks (GAME: an intercept and a few slopes) copy faster by hand than with set()
+      const base = r * w;
+      values.set(blk, base);
       validity[r >> 3]! |= 1 << (r & 7);
     }
-    return { width: b.width, validity, values };
+    return { width: w, validity, values };
   });
 }
 
@@ -405,6 +417,8 @@ export class Model {
 
   /** Number buffers of score()'s columns, reused across calls (see ColumnArena). */
   private readonly arena = new ColumnArena();
+  /** place()'s packed entity blocks, reused across calls (copied into the module at once). */
+  private readonly blockArena = new ColumnArena();
 
   /** Like score(), awaiting an asynchronous entity store (Redis, ...). */
   async scoreAsync(rows: readonly Row[], entities?: EntityStore): Promise<ScoreResult> {
@@ -556,12 +570,15 @@ export class Model {
     const bm = Math.max(1, Math.ceil(n / 8));
     const desc = stage.putColumns(cols);
     const blockDesc: { validity: number; values: number }[] = [];
-    if (m.entityBlocks.length > 0)
-      for (const b of packBlocks(m, n, blocks))
+    if (m.entityBlocks.length > 0) {
+      // packed into reused memory: place() copies them into the module before anything else packs
+      this.blockArena.reset();
+      for (const b of packBlocks(m, n, blocks, this.blockArena))
         blockDesc.push({
           validity: stage.put(b.validity),
-          values: stage.put(new Uint8Array(b.values.buffer)),
+          values: stage.put(new Uint8Array(b.values.buffer, b.values.byteOffset, b.values.byteLength)),
         });
+    }
     const outs: Placed['outs'] = [];
     for (const o of m.outputs) {
       const bytes = o.type === 'bool' ? bm : n * o.size * (o.type === 'f64' ? 8 : 4);
