@@ -656,7 +656,8 @@ function build(
     // rows per block of the row-blocked f32 MLP; absent: every row on its own
     if (blockedMlps) strategies['mlp.block'] = String(blockRows);
     strategies['mlp.unroll'] = String(strategy.mlpUnroll);
-    strategies['mlp.weights'] = mlpF32Layers > 0 ? `f32 in ${mlpF32Layers} layers` : 'f64';
+    // (an f32 MLP stores every weight as f32: its arithmetic is f32)
+    strategies['mlp.weights'] = p32 ? 'f32' : mlpF32Layers > 0 ? `f32 in ${mlpF32Layers} layers` : 'f64';
   }
   const gb = mod.components.filter((c) => c.kind === 'gbdt' && c.per === null);
   for (const c of gb) strategies[`trees.${c.name}`] = layouts.get(c.name)!;

@@ -691,6 +691,7 @@ describe('emit: scoring module (first slice)', () => {
         });
         assert.match(manifest.strategies['mlp.precision']!, /^f32 \(inexact/);
         assert.equal(manifest.strategies['mlp.simd'], v.simd ? 'f32x4' : 'scalar');
+        assert.equal(manifest.strategies['mlp.weights'], 'f32');
         const text = binaryen.readBinary(bytes).emitText();
         if (v.simd) assert.match(text, /f32x4\.mul/);
         else assert.doesNotMatch(text, /v128|f64x2|f32x4/);
