@@ -350,6 +350,8 @@ interface Val {
   bag?: number;
   /** Sparse with many items: v holds the address of the bucket list, len its length. */
   multi?: boolean;
+  /** Multi: the bucket count (items are < buckets); the list has room for len more items after it. */
+  buckets?: number;
   /** Vectors: one local per element (s is the element type; p the whole vector's presence). */
   lanes?: number[];
   /** Bags made by tokens()/ngrams(): items are (start, end) byte pairs at this local's address, relative to src. */
@@ -1744,6 +1746,11 @@ interface BlockedTrees {
   comps: Map<string, BlockScratch>;
 }
 
+/** sortedRuns: bucket lists of at least this many items get the radix pass before the insertion sort. */
+const RADIX_FROM = 12;
+/** sortedRuns' radix pass: bins by the top this-many bits of the bucket range. */
+const RADIX_BITS = 5;
+
 /** A value slot the gather pass never fills (nodes the blocked ensembles do not depend on). */
 const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
 
@@ -2145,17 +2152,21 @@ class Gen {
       const tb = n.op === 'cross' ? mod.nodes[n.args[1]!]!.type : null;
       const items =
         b === null ? this.maxItems(a, ta) : m.i32.mul(this.maxItems(a, ta), this.maxItems(b, tb!));
-      buf = this.rowAlloc(m.i32.add(m.i32.shl(items, m.i32.const(2)), m.i32.const(4)));
+      // twice the items: sortedRuns' radix pass scatters into the room after the list
+      buf = this.rowAlloc(m.i32.add(m.i32.shl(items, m.i32.const(3)), m.i32.const(4)));
     }
     if (n.op === 'hash') {
-      if (!derived) buf = this.scratchList(m.i64.extend_u(this.maxItems(a, ta)));
+      if (!derived) buf = this.scratchList(m.i64.shl(m.i64.extend_u(this.maxItems(a, ta)), i64c(m, 1n)));
       this.out.push(this.eachHash(a, ta, n.args[0]!, mod, ha, push(g(ha))));
     } else {
       const b = vals[n.args[1]!]!;
       const tb = mod.nodes[n.args[1]!]!.type;
       if (!derived)
         buf = this.scratchList(
-          m.i64.mul(m.i64.extend_u(this.maxItems(a, ta)), m.i64.extend_u(this.maxItems(b, tb))),
+          m.i64.shl(
+            m.i64.mul(m.i64.extend_u(this.maxItems(a, ta)), m.i64.extend_u(this.maxItems(b, tb))),
+            i64c(m, 1n),
+          ),
         );
       const hb = this.L.add(i32);
       const sc = this.scratchAddr();
@@ -2170,7 +2181,7 @@ class Gen {
         this.eachHash(a, ta, n.args[0]!, mod, ha, [this.eachHash(b, tb, n.args[1]!, mod, hb, pair)]),
       );
     }
-    return { v: buf, len: cnt, p: null, s: 'i32', multi: true };
+    return { v: buf, len: cnt, p: null, s: 'i32', multi: true, buckets: B };
   }
 
   private labelTables = new Map<string, number>();
@@ -2930,8 +2941,11 @@ class Gen {
    * s += w_j · x_j, in f64 (x_j widened exactly); rounded once to f32. Same order as the reference.
    */
   /**
-   * Sorts a bucket list ascending (insertion sort, in place) and calls body once per distinct bucket
-   * with its count (f64): the reference's column order (docs/abi.md 5.3).
+   * Sorts a bucket list ascending (in place) and calls body once per distinct bucket with its count
+   * (f64): the reference's column order (docs/abi.md 5.3). Lists of RADIX_FROM items or more are first
+   * scattered by their top RADIX_BITS bits (a counting pass into the room after the list), so the
+   * insertion sort that follows moves items only within a bin: on 20–50 random buckets the sort was
+   * most of a row's time (unpredictable shift loops). Sorting is sorting: same order, same results.
    */
   private sortedRuns(v: Val, body: (bucket: Ref, count: Ref) => Ref[]): Ref {
     const m = this.m;
@@ -2950,6 +2964,7 @@ class Gen {
     const runL = this.fresh('run');
     const cntL = this.fresh('count');
     return m.block(null, [
+      ...(v.buckets === undefined ? [] : [this.radixPass(v, v.buckets)]),
       m.local.set(i, m.i32.const(1)),
       m.block(`${sortL}$done`, [
         m.loop(
@@ -3003,6 +3018,80 @@ class Gen {
       ]),
     ]);
   }
+
+  /**
+   * sortedRuns' first pass on lists of RADIX_FROM items or more: a stable counting scatter by the
+   * top RADIX_BITS bits of each bucket (< buckets) into list[len..2·len), copied back.
+   */
+  private radixPass(v: Val, buckets: number): Ref {
+    const m = this.m;
+    const i32 = binaryen.i32;
+    const g = (l: number): Ref => m.local.get(l, i32);
+    const bits = Math.max(1, Math.ceil(Math.log2(Math.max(2, buckets))));
+    const shift = Math.max(0, bits - RADIX_BITS);
+    const bins = 1 << Math.min(bits, RADIX_BITS);
+    if (this.radixHist < 0) this.radixHist = this.pool.reserve(4 * ((1 << RADIX_BITS) + 4));
+    const hist = this.radixHist;
+    const [k, x, bin, tmp, dst] = [0, 0, 0, 0, 0].map(() => this.L.add(i32)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const item = (list: Ref, idx: Ref): Ref => m.i32.add(list, m.i32.shl(idx, m.i32.const(2)));
+    const slot = (b: Ref): Ref => m.i32.add(m.i32.const(hist), m.i32.shl(b, m.i32.const(2)));
+    const lp = (name: string, n: Ref, bodyOf: Ref[]): Ref => {
+      const l = this.fresh(name);
+      return m.block(null, [
+        m.local.set(k, m.i32.const(0)),
+        m.block(`${l}$done`, [
+          m.loop(
+            l,
+            m.block(null, [
+              m.br(`${l}$done`, m.i32.ge_u(g(k), n)),
+              ...bodyOf,
+              m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
+              m.br(l),
+            ]),
+          ),
+        ]),
+      ]);
+    };
+    return m.if(
+      m.i32.ge_u(g(v.len!), m.i32.const(RADIX_FROM)),
+      m.block(null, [
+        m.local.set(tmp, item(g(v.v), g(v.len!))),
+        // hist[b + 1] = items in bin b; then hist[b] = where bin b starts
+        lp('rzero', m.i32.const(bins + 1), [m.i32.store(0, 4, slot(g(k)), m.i32.const(0))]),
+        lp('rcount', g(v.len!), [
+          m.local.set(
+            bin,
+            m.i32.add(m.i32.shr_u(m.i32.load(0, 4, item(g(v.v), g(k))), m.i32.const(shift)), m.i32.const(1)),
+          ),
+          m.i32.store(0, 4, slot(g(bin)), m.i32.add(m.i32.load(0, 4, slot(g(bin))), m.i32.const(1))),
+        ]),
+        lp('rsum', m.i32.const(bins), [
+          m.i32.store(
+            4,
+            4,
+            slot(g(k)),
+            m.i32.add(m.i32.load(4, 4, slot(g(k))), m.i32.load(0, 4, slot(g(k)))),
+          ),
+        ]),
+        lp('rscatter', g(v.len!), [
+          m.local.set(x, m.i32.load(0, 4, item(g(v.v), g(k)))),
+          m.local.set(bin, m.i32.shr_u(g(x), m.i32.const(shift))),
+          m.local.set(dst, m.i32.load(0, 4, slot(g(bin)))),
+          m.i32.store(0, 4, slot(g(bin)), m.i32.add(g(dst), m.i32.const(1))),
+          m.i32.store(0, 4, item(g(tmp), g(dst)), g(x)),
+        ]),
+        lp('rcopy', g(v.len!), [m.i32.store(0, 4, item(g(v.v), g(k)), m.i32.load(0, 4, item(g(tmp), g(k))))]),
+      ]),
+    );
+  }
+
+  private radixHist = -1;
 
   /** A component's margin(s): f32, or a vector of f32 with classes. */
   private component(
