@@ -1,7 +1,8 @@
 // `proml tune` run as a user runs it (node cli/bin.mjs tune, one process per case, two at a time):
 // bad command lines exit 2, bad bundles and samples exit 1 with the PML code and the thing at
 // fault, and write nothing; a good run writes a module whose manifest carries the tuning record it
-// printed (--json). Input: fixtures/models/abuse_anomaly (model, bundle, rows.csv); samples written
+// printed (--json); --allow-inexact puts the f32 MLP in the table, marked. Input:
+// fixtures/models/abuse_anomaly (model, bundle, rows.csv) and notification_send; samples written
 // to a temp dir. Timing choices are not asserted (noise): compiler/tune.ts's tests check exactness.
 
 import assert from 'node:assert/strict';
@@ -144,5 +145,39 @@ describe('proml tune (CLI)', () => {
     const manifest = parseManifest(new TextDecoder().decode(M.customSections(module, MANIFEST_SECTION)[0]!));
     assert.deepEqual(manifest.tuning, record);
     assert.deepEqual(readdirSync(dir), ['tuned.wasm']);
+  });
+
+  it('--allow-inexact on an MLP model: the f32 MLP is in the table, marked INEXACT with its max |Δ|', async () => {
+    const dir = outDir('inexact');
+    const out = join(dir, 'tuned.wasm');
+    const mlp = join(MODELS_DIR, 'notification_send');
+    const r = await proml([
+      join(mlp, 'model.pml'),
+      '-c',
+      join(mlp, 'bundle'),
+      '--sample-rows',
+      '300',
+      '--budget',
+      '0.5',
+      '--allow-inexact',
+      '1e-4',
+      '-o',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /simd=true mlpPrecision=f32 .*INEXACT, max \|Δ\| \d\.\de-\d+/);
+    assert.match(r.err, /^chosen: /m);
+    const module = new WebAssembly.Module(readFileSync(out));
+    const M = WebAssembly.Module as unknown as {
+      customSections(m: WebAssembly.Module, n: string): ArrayBuffer[];
+    };
+    const manifest = parseManifest(new TextDecoder().decode(M.customSections(module, MANIFEST_SECTION)[0]!));
+    assert.equal(manifest.tuning?.tolerance, 1e-4);
+    const chosen = manifest.tuning!.candidates[manifest.tuning!.chosen]!;
+    // whichever won, the module says what it is: an inexact choice is named in strategies and reason
+    if (!chosen.exact) {
+      assert.match(manifest.strategies['mlp.precision'] ?? '', /inexact/);
+      assert.match(manifest.tuning!.reason, /INEXACT/);
+    } else assert.equal(manifest.strategies['mlp.precision'], undefined);
   });
 });
