@@ -2,7 +2,8 @@
 // rows written as CSV, Arrow IPC (file and stream) and Parquet are scored by the library and by the
 // CLI (in process) into every output format, and the scores read back from each output are
 // identical (bit for bit: -0, NaN and f32 values included) to Model.score in process, row order
-// kept, the pass-through column intact; worker threads give the same bytes; bad inputs fail with
+// kept, the pass-through column intact; worker threads and chunked calls (every reader's columns
+// sliced by rows) give the same bytes; bad inputs fail with
 // their codes (missing column, wrong type, unreadable file) and leave no output behind. The real
 // `node cli/bin.mjs score` and the bounded-memory check are in batch-cli.test.ts.
 // Run with `--import ./scripts/preload-binaryen.mjs` (the launcher does: it compiles fixtures).
@@ -15,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import * as A from 'apache-arrow';
 import { main } from '../../cli/main.js';
 import { kernelModuleBytes } from '../../compiler/kernels.js';
-import { RuntimeError } from '../../runtime/index.js';
+import { Model, RuntimeError } from '../../runtime/index.js';
 import { scoreBatches, scoreFile } from '../../runtime/node/batch.js';
 import { MODELS_DIR } from '../helpers.js';
 import {
@@ -70,6 +71,20 @@ describe('batch scoring of files', () => {
       const s = await scoreFile(c.model, c.inputs.parquet, out, { threads: 2, batchRows: 700, entities });
       assert.equal(s.threads, 2);
       assertSameScores(c, out, null);
+    }
+  });
+
+  it('chunked calls (chunkBytes 512) over Arrow, Parquet and CSV columns score the same bytes', async () => {
+    for (const name of ['all_types', 'spam_message']) {
+      const c = cases.get(name)!;
+      // the same compiled module, loaded to score every batch in chunks of a few rows
+      const chunked = Model.fromModule(c.model.module, { chunkBytes: 512 });
+      const entities = chunked.manifest.entityBlocks.length > 0 ? c.store : undefined;
+      for (const inFormat of IN_FORMATS) {
+        const out = join(dir, `${name}.${inFormat}.chunked.arrow`);
+        await scoreFile(chunked, c.inputs[inFormat], out, { threads: 1, batchRows: 2500, entities });
+        assertSameScores(c, out, null);
+      }
     }
   });
 
