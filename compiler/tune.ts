@@ -182,9 +182,9 @@ export function inexactKnobs(k: Knobs): boolean {
 }
 
 /**
- * How far `got` is from `want` (the default build's outputs): null when a status word, a validity
- * bit or an int/bool output differs (with why), else the largest |a − b| and |a − b| ÷ max(1, |b|)
- * over the float outputs (both NaN counts as equal).
+ * How far `got` is from `want` (the default build's outputs): `{differs: why}` when a status word,
+ * a validity bit or an int/bool output differs, or a float is NaN in one only; else the largest
+ * |a − b| and |a − b| ÷ max(1, |b|) over the float outputs (NaN in both counts as equal).
  */
 export function outputDistance(
   got: BenchOutputs,
