@@ -287,7 +287,12 @@ export async function tune(checked: CheckedModel, bundle: Bundle, options: TuneO
   let reference: Uint8Array | null = null;
   let referenceOutputs: BenchOutputs | null = null;
   let rejected = 0;
-  for (const knobs of candidateKnobs(mod, tolerance !== null)) {
+  const knobList = candidateKnobs(mod, tolerance !== null);
+  if (tolerance !== null && !knobList.some(inexactKnobs))
+    log(
+      '--allow-inexact: no inexact strategy applies to this model (it has no global mlp): exact candidates only',
+    );
+  for (const knobs of knobList) {
     const t = performance.now();
     const { bytes, manifest } = await emitScoringModule(checked, mod, bundle, { ...options.emit, ...knobs });
     const sha = sha256Hex(bytes);

@@ -180,6 +180,27 @@ describe('proml tune (compiler/tune.ts)', () => {
     assert.equal(tight.record.candidates[tight.record.chosen]!.exact, true);
   });
 
+  it('--allow-inexact on a model without an MLP says so and tunes the exact candidates', async () => {
+    const f = fixture('abuse_anomaly');
+    const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
+      .inputs;
+    const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 200 });
+    const lines: string[] = [];
+    const r = await tune(f.checked, f.bundle, {
+      emit: emit(f),
+      host: host(f, rowsToColumns(inputs, rows), rows.length),
+      budgetSeconds: 0.2,
+      tolerance: 1e-5,
+      log: (l) => lines.push(l),
+    });
+    assert.ok(
+      lines.some((l) => /no inexact strategy applies/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(r.record.candidates.every((c) => c.exact && c.maxAbsDiff === null));
+    assert.equal(r.record.tolerance, 1e-5);
+  });
+
   it('outputDistance: rounding is a distance; a status, a missing value or a class is a difference', () => {
     const out = (status: number[], p: number[], cls: number[], valid = 0xff): BenchOutputs => ({
       status: Uint32Array.from(status),
