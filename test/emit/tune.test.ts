@@ -16,6 +16,7 @@ import { readBundle } from '../../abi/node.js';
 import { emitScoringModule } from '../../compiler/emit/index.js';
 import { checkSource, lowerModel, type CheckedModel } from '../../compiler/index.js';
 import { randomRows } from '../../compiler/reference/index.js';
+import { inputSchema } from '../../compiler/schema.js';
 import { runtimeTuneHost } from '../../cli/tune.js';
 import {
   candidateKnobs,
@@ -56,6 +57,12 @@ function host(f: Fixture, cols: HostColumn[], n: number): TuneHost {
   return runtimeTuneHost(sample, n, cols, new MemoryEntityStore(f.bundle));
 }
 
+/** The host over `count` random rows of the fixture (seed 11; 0 rows: an empty sample). */
+function sampleHost(f: Fixture, count: number): TuneHost {
+  const rows = randomRows(f.checked, f.bundle, { seed: 11, count });
+  return host(f, rowsToColumns(inputSchema(f.checked), rows), rows.length);
+}
+
 const emit = (f: Fixture): { sourceText: string; bundleJsonText: string; compilerVersion: string } => ({
   sourceText: f.source,
   bundleJsonText: f.bundleJsonText,
@@ -84,13 +91,11 @@ describe('proml tune (compiler/tune.ts)', () => {
   for (const name of ['abuse_anomaly', 'notification_send']) {
     it(`${name}: a module with a tuning record, exact, scoring like the default build`, async () => {
       const f = fixture(name);
-      const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
-        .inputs;
-      const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 400 });
+      const count = 400;
       const lines: string[] = [];
       const result = await tune(f.checked, f.bundle, {
         emit: emit(f),
-        host: host(f, rowsToColumns(inputs, rows), rows.length),
+        host: sampleHost(f, count),
         budgetSeconds: 0.4,
         log: (l) => lines.push(l),
       });
@@ -114,8 +119,8 @@ describe('proml tune (compiler/tune.ts)', () => {
       assert.ok(r.candidates.every((c) => c.exact));
       assert.ok(r.chosen >= 0 && r.chosen < r.candidates.length);
       assert.ok(r.rounds >= 5);
-      assert.equal(r.sample.rows, rows.length);
-      assert.ok(r.sample.rejected < rows.length);
+      assert.equal(r.sample.rows, count);
+      assert.ok(r.sample.rejected < count);
       assert.equal(r.machine.node, process.version);
       assert.ok(!Number.isNaN(Date.parse(r.date)));
       assert.match(r.reason, r.chosen === 0 ? /default/ : /speed-up/);
@@ -146,12 +151,10 @@ describe('proml tune (compiler/tune.ts)', () => {
       '{"simd":true,"mlpPrecision":"f32","mlpBlock":1}',
     ]);
     assert.ok(!exactOnly.some((k) => k.includes('mlpPrecision')));
-    const inputs = (await emitScoringModule(f.checked, mod, f.bundle, emit(f))).manifest.inputs;
-    const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 400 });
     const run = (tolerance: number) =>
       tune(f.checked, f.bundle, {
         emit: emit(f),
-        host: host(f, rowsToColumns(inputs, rows), rows.length),
+        host: sampleHost(f, 400),
         budgetSeconds: 0.4,
         tolerance,
       });
@@ -182,13 +185,10 @@ describe('proml tune (compiler/tune.ts)', () => {
 
   it('--allow-inexact on a model without an MLP says so and tunes the exact candidates', async () => {
     const f = fixture('abuse_anomaly');
-    const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
-      .inputs;
-    const rows = randomRows(f.checked, f.bundle, { seed: 11, count: 200 });
     const lines: string[] = [];
     const r = await tune(f.checked, f.bundle, {
       emit: emit(f),
-      host: host(f, rowsToColumns(inputs, rows), rows.length),
+      host: sampleHost(f, 200),
       budgetSeconds: 0.2,
       tolerance: 1e-5,
       log: (l) => lines.push(l),
@@ -232,12 +232,10 @@ describe('proml tune (compiler/tune.ts)', () => {
 
   it('an empty sample is PML3201 (nothing to time)', async () => {
     const f = fixture('abuse_anomaly');
-    const inputs = (await emitScoringModule(f.checked, lowerModel(f.checked), f.bundle, emit(f))).manifest
-      .inputs;
     await assert.rejects(
       tune(f.checked, f.bundle, {
         emit: emit(f),
-        host: host(f, rowsToColumns(inputs, []), 0),
+        host: sampleHost(f, 0),
         budgetSeconds: 0.1,
       }),
       (e: unknown) => e instanceof TuneError && e.code === 'PML3201',
