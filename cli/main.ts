@@ -63,7 +63,8 @@ Commands:
                          --mlp-weights f64|f32: f32 storage where a layer's weights are exact;
                          --mlp-precision f32: INEXACT f32 MLP arithmetic, ~2x faster, within
                          f32 rounding of the reference, the same bits on every engine;
-                         --mlp-block 1..1024 rows per block of the f32 MLP, 1 = off)
+                         --mlp-block 1..1024 rows per block of the MLP, 1 = off; default 64
+                         for f32 MLPs and f64 ones of 16k+ weights)
 ${TUNE_USAGE}
   inspect <model.wasm>   what a compiled module says about itself: manifest, sections, exports
   wat <model.wasm>       the module as WebAssembly text, for debugging

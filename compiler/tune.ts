@@ -159,7 +159,14 @@ export function candidateKnobs(mod: ir.Module, inexact = false): Knobs[] {
   if (simdMatters) cross([{ simd: true }, { simd: false }]);
   // unroll 1 never won on the fixtures; f32 weight storage applies where a layer's weights are exact
   if (mlp) cross([2, 4, 8].map((u) => ({ mlpUnroll: u })));
-  if (mlp) cross([{ mlpWeights: 'f64' }, { mlpWeights: 'f32' }]);
+  // (mlpBlock 1: the row-at-a-time MLP, which big MLPs do not get by default)
+  if (mlp)
+    cross([
+      { mlpWeights: 'f64', mlpBlock: 1 },
+      { mlpWeights: 'f32', mlpBlock: 1 },
+    ]);
+  // and the row-blocked f64 MLP (SIMD only; its own kernel: unroll and weight storage do not apply)
+  if (mlp) out.push({ simd: true, mlpBlock: 64 });
   // flat: one row at a time with 1, 4 or 8 trees side by side, or rows in blocks of 32 or 128
   const treeKnobs: Knobs[] = [
     { treeLayout: 'branchy' },

@@ -508,7 +508,16 @@ function build(
     mlpUnroll: options.mlpUnroll ?? ((options.simd ?? true) ? 4 : 2),
     mlpWeights: options.mlpWeights ?? 'f64',
     mlpPrecision: options.mlpPrecision ?? 'f64',
-    mlpBlock: options.mlpBlock ?? DEFAULT_MLP_BLOCK,
+    // f32 MLPs are row-blocked by default; f64 ones when big enough to pay (exact either way) and
+    // no knob of the row-at-a-time MLP (unroll, weight storage) was asked for
+    mlpBlock:
+      options.mlpBlock ??
+      (options.mlpPrecision === 'f32' ||
+      (options.mlpUnroll === undefined &&
+        options.mlpWeights === undefined &&
+        largestMlpWeights(mod, bundle) >= MLP_BLOCK_MIN_WEIGHTS)
+        ? DEFAULT_MLP_BLOCK
+        : 1),
     treeLayout: options.treeLayout ?? null,
     treeInterleave: options.treeInterleave ?? DEFAULT_TREE_INTERLEAVE,
     treeBlock: options.treeBlock ?? DEFAULT_TREE_BLOCK,
@@ -1226,12 +1235,14 @@ function addScore(
 
   // row-blocked components: which ones, their block scratch (see blockedComponents)
   const blocked = transform ? [] : blockedComponents(mod, bundle, strategy);
+  // bytes per value of a row-blocked MLP's rows and sums
+  const mlpEs = strategy.mlpPrecision === 'f32' ? 4 : 8;
   const BLK = blocked.length > 0 ? { start: L.add(i32), rel: L.add(i32), rows: L.add(i32) } : null;
   // scratch bytes per row of each blocked component
   const rowBytes = (b: BlockedComponent): number =>
     b.kind === 'gbdt'
       ? 9 * b.c.inputWidth + 8 * b.c.outputWidth
-      : 4 * b.c.inputWidth + 8 * Math.max(b.c.inputWidth, ...mlpBlockPads(b.coef));
+      : 3 * mlpEs * Math.max(b.c.inputWidth, ...mlpBlockPads(b.coef, 16 / mlpEs));
   // rows per block: treeBlock / mlpBlock (the smaller where both apply), fewer when a block's
   // scratch would pass MAX_BLOCK_SCRATCH bytes
   const blockRows = Math.max(
@@ -1252,17 +1263,17 @@ function addScore(
         stride: 8 * b.c.outputWidth,
       });
     else {
-      const pads = mlpBlockPads(b.coef);
+      const pads = mlpBlockPads(b.coef, 16 / mlpEs);
       const widest = Math.max(b.c.inputWidth, ...pads);
       const bufs: [number, number] = [
-        pool.reserve(blockRows * 4 * widest),
-        pool.reserve(blockRows * 4 * widest),
+        pool.reserve(blockRows * mlpEs * widest),
+        pool.reserve(blockRows * mlpEs * widest),
       ];
       scratch.set(b.c.name, {
-        x: pool.reserve(blockRows * 4 * b.c.inputWidth),
+        x: pool.reserve(blockRows * mlpEs * b.c.inputWidth),
         miss: -1,
         out: bufs[(pads.length - 1) % 2]!,
-        stride: 4 * pads[pads.length - 1]!,
+        stride: mlpEs * pads[pads.length - 1]!,
         bufs,
       });
     }
@@ -1512,7 +1523,7 @@ function addScore(
       const sc = scratch.get(b.c.name)!;
       const W = b.c.inputWidth;
       if (b.kind === 'mlp') {
-        kernels.push(emitBlockedMlp(m, L, pool, kernelFn, b.coef, W, sc, BLK.rows));
+        kernels.push(emitBlockedMlp(m, L, pool, kernelFn, b.coef, W, sc, BLK.rows, mlpEs === 4));
         continue;
       }
       const [lx, lm, lo] = [L.add(i32), L.add(i32), L.add(i32)];
@@ -1746,6 +1757,27 @@ interface BlockedTrees {
   comps: Map<string, BlockScratch>;
 }
 
+/**
+ * f64 MLPs with at least this many weights (all layers) are row-blocked by default. Measured (SIMD,
+ * 4,000 random rows): 131→256→128→64→1 (74k weights) 1.34× and 256→128→64→1 (41k) 1.2–1.5× the
+ * row-at-a-time MLP; the fixtures' small MLPs (≤ 2k weights) 0.89–0.95×.
+ */
+const MLP_BLOCK_MIN_WEIGHTS = 16_384;
+
+/** The weight count of the model's largest global MLP (0 without one). */
+function largestMlpWeights(mod: ir.Module, bundle: Bundle): number {
+  let most = 0;
+  for (const c of mod.components) {
+    const coef = bundle.components.get(c.name);
+    if (c.per !== null || coef?.kind !== 'mlp') continue;
+    most = Math.max(
+      most,
+      coef.layers.reduce((a, l) => a + l.weights.length, 0),
+    );
+  }
+  return most;
+}
+
 /** sortedRuns: bucket lists of at least this many items get the radix pass before the insertion sort. */
 const RADIX_FROM = 12;
 /** sortedRuns' radix pass: bins by the top this-many bits of the bucket range. */
@@ -1755,12 +1787,13 @@ const RADIX_BITS = 5;
 const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
 
 /**
- * A row-blocked f32 MLP over the block's rows (sc.x: f32 [rows][W]), layer by layer into sc.bufs:
- * MLP_BLOCK_LANES rows side by side, MLP_BLOCK_VECTORS f32x4 output vectors per step, so each weight
- * vector is loaded once for the rows; the rows left over (fewer than MLP_BLOCK_LANES) one at a time
- * with MLP_TAIL_VECTORS vectors per step.
- * Every output of every row is b_o + Σ_i w_oi · h_i in f32 with i ascending, as in Gen.mlpF32: the
- * same bits. rows: i32 local, the block's row count.
+ * A row-blocked MLP over the block's rows (sc.x: [rows][W] f32, or f64 when !p32), layer by layer
+ * into sc.bufs: MLP_BLOCK_LANES rows side by side, MLP_BLOCK_VECTORS output vectors (f32x4 / f64x2)
+ * per step, so each weight vector is loaded once for the rows; the rows left over (fewer than
+ * MLP_BLOCK_LANES) one at a time with MLP_TAIL_VECTORS vectors per step.
+ * Every output of every row is b_o + Σ_i w_oi · h_i with i ascending, a multiply then an add per
+ * input, in the MLP's precision, as in Gen.mlp: the same bits (in f64: the reference's).
+ * rows: i32 local, the block's row count.
  */
 function emitBlockedMlp(
   m: binaryen.Module,
@@ -1771,12 +1804,18 @@ function emitBlockedMlp(
   W: number,
   sc: BlockScratch,
   rows: number,
+  p32: boolean,
 ): Ref {
   const i32 = binaryen.i32;
-  const f32t = binaryen.f32;
+  const T = p32 ? binaryen.f32 : binaryen.f64;
   const v128 = binaryen.v128;
+  const es = p32 ? 4 : 8;
+  const sh = p32 ? 2 : 3;
+  const lanes = 16 / es;
+  const vec = p32 ? m.f32x4 : m.f64x2;
+  const num = p32 ? m.f32 : m.f64;
   const g = (l: number): Ref => m.local.get(l, i32);
-  const pads = mlpBlockPads(coef);
+  const pads = mlpBlockPads(coef, lanes);
   const zero = (): Ref => m.v128.const(new Array<number>(16).fill(0));
   const [o, i, wp, r, full, inRow, outRow, k] = Array.from({ length: 8 }, () => L.add(i32));
   const hv = L.add(v128);
@@ -1786,49 +1825,48 @@ function emitBlockedMlp(
     m.block(`${name}$done`, [m.loop(name, m.block(null, [m.br(`${name}$done`, cond), ...body, m.br(name)]))]);
   const out: Ref[] = [m.local.set(full, m.i32.and(g(rows), m.i32.const(-MLP_BLOCK_LANES)))];
   let src = sc.x;
-  let srcStride = 4 * W;
+  let srcStride = es * W;
   coef.layers.forEach((layer, li) => {
     const last = li === coef.layers.length - 1;
     const oPad = pads[li]!;
-    const data = new Float32Array(layer.inputs * oPad + oPad);
+    const data = p32
+      ? new Float32Array(layer.inputs * oPad + oPad)
+      : new Float64Array(layer.inputs * oPad + oPad);
     for (let q = 0; q < layer.outputs; q++) {
       data[layer.inputs * oPad + q] = layer.bias[q]!;
       for (let j = 0; j < layer.inputs; j++) data[j * oPad + q] = layer.weights[q * layer.inputs + j]!;
     }
     const wAddr = pool.add(new Uint8Array(data.buffer));
-    const bAddr = wAddr + layer.inputs * oPad * 4;
+    const bAddr = wAddr + layer.inputs * oPad * es;
     const dst = sc.bufs![li % 2]!;
-    const dstStride = 4 * oPad;
+    const dstStride = es * oPad;
     const relu = !last && coef.activation === 'relu';
     // `lanes` rows starting at row r: accumulators [row][vector]
     const rowsAtOnce = (lanes: number, V: number): Ref => {
-      const group = 4 * V;
+      const group = (16 / es) * V; // outputs per step: V vectors of 16 / es values
       const accs = Array.from({ length: lanes }, () => Array.from({ length: V }, () => L.add(v128)));
       const init: Ref[] = [];
       const step: Ref[] = [];
       const fin: Ref[] = [];
       accs.forEach((row) =>
         row.forEach((acc, u) =>
-          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, 4, m.i32.shl(g(o), m.i32.const(2))))),
+          init.push(m.local.set(acc, m.v128.load(bAddr + 16 * u, es, m.i32.shl(g(o), m.i32.const(sh))))),
         ),
       );
       const ws = Array.from({ length: V }, () => L.add(v128));
-      ws.forEach((w, u) => step.push(m.local.set(w, m.v128.load(16 * u, 4, g(wp)))));
+      ws.forEach((w, u) => step.push(m.local.set(w, m.v128.load(16 * u, es, g(wp)))));
       accs.forEach((row, q) => {
         step.push(
           m.local.set(
             hv,
-            m.f32x4.splat(m.f32.load(q * srcStride, 4, m.i32.add(g(inRow), m.i32.shl(g(i), m.i32.const(2))))),
+            vec.splat(num.load(q * srcStride, es, m.i32.add(g(inRow), m.i32.shl(g(i), m.i32.const(sh))))),
           ),
         );
         row.forEach((acc, u) =>
           step.push(
             m.local.set(
               acc,
-              m.f32x4.add(
-                m.local.get(acc, v128),
-                m.f32x4.mul(m.local.get(ws[u]!, v128), m.local.get(hv, v128)),
-              ),
+              vec.add(m.local.get(acc, v128), vec.mul(m.local.get(ws[u]!, v128), m.local.get(hv, v128))),
             ),
           ),
         );
@@ -1836,21 +1874,26 @@ function emitBlockedMlp(
       accs.forEach((row, q) =>
         row.forEach((acc, u) => {
           const z = relu
-            ? m.v128.bitselect(m.local.get(acc, v128), zero(), m.f32x4.gt(m.local.get(acc, v128), zero()))
+            ? m.v128.bitselect(m.local.get(acc, v128), zero(), vec.gt(m.local.get(acc, v128), zero()))
             : m.local.get(acc, v128);
           fin.push(
-            m.v128.store(q * dstStride + 16 * u, 4, m.i32.add(g(outRow), m.i32.shl(g(o), m.i32.const(2))), z),
+            m.v128.store(
+              q * dstStride + 16 * u,
+              es,
+              m.i32.add(g(outRow), m.i32.shl(g(o), m.i32.const(sh))),
+              z,
+            ),
           );
         }),
       );
       return loop(label('o'), m.i32.ge_u(g(o), m.i32.const(oPad)), [
         ...init,
         m.local.set(i, m.i32.const(0)),
-        m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(2)))),
+        m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(sh)))),
         loop(label('i'), m.i32.ge_u(g(i), m.i32.const(layer.inputs)), [
           ...step,
           m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
-          m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * 4))),
+          m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * es))),
         ]),
         ...fin,
         m.local.set(o, m.i32.add(g(o), m.i32.const(group))),
@@ -1876,15 +1919,15 @@ function emitBlockedMlp(
     );
     if (!last && (coef.activation === 'tanh' || coef.activation === 'sigmoid')) {
       // every output of every row of the block (padding outputs too: finite, never read)
-      const addr = (): Ref => m.i32.add(m.i32.const(dst), m.i32.shl(g(k), m.i32.const(2)));
+      const addr = (): Ref => m.i32.add(m.i32.const(dst), m.i32.shl(g(k), m.i32.const(sh)));
       out.push(
         m.local.set(k, m.i32.const(0)),
         loop(label('act'), m.i32.ge_u(g(k), m.i32.mul(g(rows), m.i32.const(oPad))), [
-          m.f32.store(
+          num.store(
             0,
-            4,
+            es,
             addr(),
-            m.call(kernelFn(coef.activation, 'f32'), [m.f32.load(0, 4, addr())], f32t),
+            m.call(kernelFn(coef.activation, p32 ? 'f32' : 'f64'), [num.load(0, es, addr())], T),
           ),
           m.local.set(k, m.i32.add(g(k), m.i32.const(1))),
         ]),
@@ -1928,9 +1971,8 @@ function blockedComponents(mod: ir.Module, bundle: Bundle, strategy: Strategy): 
       coef.kind === 'gbdt' &&
       strategy.treeBlock > 1 &&
       (strategy.treeLayout ?? defaultTreeLayout(coef)) === 'flat';
-    // (the blocked MLP kernel is f32x4 code: the scalar build keeps the row-at-a-time MLP)
-    const net =
-      coef.kind === 'mlp' && strategy.mlpPrecision === 'f32' && strategy.mlpBlock > 1 && strategy.simd;
+    // (the blocked MLP kernel is SIMD code: the scalar build keeps the row-at-a-time MLP)
+    const net = coef.kind === 'mlp' && strategy.mlpBlock > 1 && strategy.simd;
     if (!tree && !net) continue;
     const ancestors = new Set<number>([n.id]);
     const stack = [...n.args];
@@ -1950,10 +1992,10 @@ function blockedComponents(mod: ir.Module, bundle: Bundle, strategy: Strategy): 
   return out;
 }
 
-/** The padded width (f32 outputs) of each layer of a row-blocked f32 MLP. */
-function mlpBlockPads(coef: Extract<ComponentCoefficients, { kind: 'mlp' }>): number[] {
-  // a multiple of both steps' widths (4 · MLP_BLOCK_VECTORS and 4 · MLP_TAIL_VECTORS outputs)
-  const group = 4 * Math.max(MLP_BLOCK_VECTORS, MLP_TAIL_VECTORS);
+/** The padded width (outputs) of each layer of a row-blocked MLP (lanes: 4 in f32, 2 in f64). */
+function mlpBlockPads(coef: Extract<ComponentCoefficients, { kind: 'mlp' }>, lanes: number): number[] {
+  // a multiple of both steps' widths (lanes · MLP_BLOCK_VECTORS and lanes · MLP_TAIL_VECTORS outputs)
+  const group = lanes * Math.max(MLP_BLOCK_VECTORS, MLP_TAIL_VECTORS);
   return coef.layers.map((l) => Math.ceil(l.outputs / group) * group);
 }
 
@@ -3109,7 +3151,8 @@ class Gen {
       else this.gatherTreeCells(c, vals, mod, blocked);
       return NO_VALUE;
     }
-    if (blocked !== undefined) margins = this.blockedMargins(c, blocked, coef.kind === 'mlp');
+    if (blocked !== undefined)
+      margins = this.blockedMargins(c, blocked, coef.kind === 'mlp' && this.options.mlpPrecision === 'f32');
     else if (coef.kind === 'mlp') margins = this.mlp(c, coef, vals, mod);
     else if (coef.kind === 'gbdt') margins = this.gbdt(c, coef, vals, mod);
     else {
@@ -3746,7 +3789,7 @@ class Gen {
   private blockedMargins(c: ir.IrComponent, sc: BlockScratch, f32: boolean): number[] {
     const m = this.m;
     const i32 = binaryen.i32;
-    if (!f32) this.layouts.set(c.name, 'flat');
+    if (this.bundle.components.get(c.name)?.kind === 'gbdt') this.layouts.set(c.name, 'flat');
     const row = this.L.add(i32);
     this.out.push(
       m.local.set(
@@ -3770,21 +3813,30 @@ class Gen {
     );
   }
 
-  /** Row-blocked f32 MLP, gather pass: the row's dense input, rounded to f32, into its row of the block. */
+  /**
+   * Row-blocked MLP, gather pass: the row's dense input into its row of the block (f32 MLPs: rounded
+   * to f32; f64 ones: the dense f64 row, as the row-at-a-time MLP reads it).
+   */
   private gatherMlpRow(c: ir.IrComponent, vals: Val[], mod: ir.Module, sc: BlockScratch): void {
     const m = this.m;
     const i32 = binaryen.i32;
+    const p32 = this.options.mlpPrecision === 'f32';
+    const es = p32 ? 4 : 8;
     const xr = this.L.add(i32);
     this.out.push(
       m.local.set(
         xr,
         m.i32.add(
           m.i32.const(sc.x),
-          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(4 * c.inputWidth)),
+          m.i32.mul(m.local.get(this.blockedTrees!.rel, i32), m.i32.const(es * c.inputWidth)),
         ),
       ),
     );
-    this.f32InputRow(c, vals, mod, () => m.local.get(xr, i32));
+    if (p32) this.f32InputRow(c, vals, mod, () => m.local.get(xr, i32));
+    else {
+      const x64 = this.denseInput(c, vals, mod);
+      this.out.push(m.memory.copy(m.local.get(xr, i32), m.i32.const(x64), m.i32.const(8 * c.inputWidth)));
+    }
   }
 
   /**

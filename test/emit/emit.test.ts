@@ -664,6 +664,43 @@ describe('emit: scoring module (first slice)', () => {
     }
   });
 
+  it('the row-blocked f64 MLP (mlpBlock; the default for big MLPs) gives the row-at-a-time bits', async () => {
+    for (const name of ['pymk', 'notification_send', 'search_spaces', 'all_functions']) {
+      const dir = join(MODELS_DIR, name);
+      const source = readFileSync(join(dir, 'model.pml'), 'utf8');
+      const checked = checkSource('model.pml', source).checked!;
+      const bundle = readBundle(join(dir, 'bundle'));
+      const rows = randomRows(checked, bundle, { seed: 35, count: 1_000 });
+      const outs = new Map<number, string>();
+      const variants: { mlpBlock?: number; treeLayout?: 'flat' }[] = [
+        { mlpBlock: 1 },
+        {},
+        { mlpBlock: 64 },
+        { mlpBlock: 7 },
+        { mlpBlock: 64, treeLayout: 'flat' },
+      ];
+      for (const v of variants) {
+        const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+          sourceText: source,
+          kernelBytes: kernels,
+          ...v,
+        });
+        // by default only pymk's MLP (74k weights) is big enough to be blocked; the others have ≤ 2k
+        const block = v.mlpBlock ?? (name === 'pymk' ? 64 : 1);
+        assert.equal(manifest.strategies['mlp.block'], block > 1 ? String(block) : undefined, name);
+        assert.equal(manifest.strategies['mlp.simd'], 'f64x2');
+        const { exports } = instantiate(bytes);
+        // batches smaller than a row group (leftover rows only), of a few groups, and of many blocks
+        for (const n of [1, 3, 9, 1_000]) {
+          const got = score(exports, manifest, rows.slice(0, n), bundle);
+          const out = JSON.stringify(got.outputs) + JSON.stringify(got.status);
+          if (!outs.has(n)) outs.set(n, out);
+          else assert.ok(out === outs.get(n), `${name} ${JSON.stringify(v)}: ${n} rows scored differently`);
+        }
+      }
+    }
+  });
+
   it('mlpPrecision f32 (inexact): every build the same bits, within f32 rounding of the reference', async () => {
     for (const name of ['pymk', 'notification_send', 'search_spaces']) {
       const dir = join(MODELS_DIR, name);

@@ -83,8 +83,9 @@ describe('proml tune (compiler/tune.ts)', () => {
       '{"treeLayout":"flat","treeBlock":128}',
     ]);
     const mlp = knobs('notification_send');
-    assert.equal(mlp.length, 1 + 2 * 3 * 2);
-    assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8,"mlpWeights":"f32"}'));
+    assert.equal(mlp.length, 1 + 2 * 3 * 2 + 1);
+    assert.ok(mlp.includes('{"simd":true,"mlpBlock":64}'), 'the row-blocked f64 MLP');
+    assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8,"mlpWeights":"f32","mlpBlock":1}'));
     assert.ok(!mlp.some((k) => k.includes('treeLayout')));
   });
 
