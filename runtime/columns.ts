@@ -393,13 +393,18 @@ function rebased(o: Int32Array, a: number, b: number): Int32Array {
   return out;
 }
 
-/** Bits [from, from + count) of a bitmap, as a bitmap of their own (shifted when from % 8 ≠ 0). */
-function bitsFrom(bits: Uint8Array, from: number, count: number): Uint8Array {
-  if ((from & 7) === 0) return bits.subarray(from >> 3, (from + count + 7) >> 3);
-  const out = new Uint8Array(Math.max(1, (count + 7) >> 3));
-  for (let i = 0; i < count; i++) {
-    const j = from + i;
-    if ((bits[j >> 3]! >> (j & 7)) & 1) out[i >> 3]! |= 1 << (i & 7);
+/**
+ * Bits [offset, offset + n) of a bitmap as a bitmap starting at bit 0, at least ⌈n/8⌉ bytes: a view
+ * when offset is a multiple of 8, else a shifted copy (bits past the end of b read as 0). Used for
+ * row slices here and for Arrow's offset bitmaps (arrow-columns.ts).
+ */
+export function bitsAt(b: Uint8Array, offset: number, n: number): Uint8Array {
+  const need = Math.max(1, Math.ceil(n / 8));
+  if (offset % 8 === 0 && b.length - offset / 8 >= need) return b.subarray(offset / 8, offset / 8 + need);
+  const out = new Uint8Array(need);
+  for (let r = 0; r < n; r++) {
+    const i = offset + r;
+    if (i >> 3 < b.length && ((b[i >> 3]! >> (i & 7)) & 1) === 1) out[r >> 3]! |= 1 << (r & 7);
   }
   return out;
 }
@@ -410,8 +415,7 @@ function bitsFrom(bits: Uint8Array, from: number, count: number): Uint8Array {
  * batch of its own; rows are independent, so scoring slices gives the batch's bytes (tested).
  */
 export function sliceRows(c: HostColumn, t: InputColumn['type'], a: number, b: number): HostColumn {
-  const rowBits = (m: Uint8Array | null): Uint8Array | null =>
-    m === null ? null : m.subarray(a >> 3, (b + 7) >> 3);
+  const rowBits = (m: Uint8Array | null): Uint8Array | null => (m === null ? null : bitsAt(m, a, b - a));
   const out: HostColumn = {
     validity: rowBits(c.validity),
     values: c.values,
@@ -450,7 +454,7 @@ export function sliceRows(c: HostColumn, t: InputColumn['type'], a: number, b: n
       const i0 = o[a]!;
       const i1 = o[b]!;
       out.offsets = rebased(o, a, b);
-      out.childValidity = c.childValidity === null ? null : bitsFrom(c.childValidity, i0, i1 - i0);
+      out.childValidity = c.childValidity === null ? null : bitsAt(c.childValidity, i0, i1 - i0);
       if (t.elem === 'string') {
         const items = int32View(c.values);
         const io = rebased(items, i0, i1);

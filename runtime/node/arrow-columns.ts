@@ -8,7 +8,7 @@
 
 import * as A from 'apache-arrow';
 import type { InputColumn, Row, RowValue } from '../../abi/index.js';
-import { rowsToColumns, type HostColumn } from '../columns.js';
+import { bitsAt, rowsToColumns, type HostColumn } from '../columns.js';
 import { rebaseRow, RuntimeError } from '../errors.js';
 import type { ScoreResult } from '../model.js';
 
@@ -18,23 +18,11 @@ function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Bits [offset, offset + n) of an Arrow bitmap as a bitmap starting at bit 0 (copied only when shifted). */
-function bits(b: Uint8Array, offset: number, n: number): Uint8Array {
-  const need = Math.max(1, Math.ceil(n / 8));
-  if (offset % 8 === 0 && b.length - offset / 8 >= need) return b.subarray(offset / 8, offset / 8 + need);
-  const out = new Uint8Array(need);
-  for (let r = 0; r < n; r++) {
-    const i = offset + r;
-    if (i >> 3 < b.length && ((b[i >> 3]! >> (i & 7)) & 1) === 1) out[r >> 3]! |= 1 << (r & 7);
-  }
-  return out;
-}
-
 /** The validity bitmap of d (null when every row is present), at least ⌈n/8⌉ bytes. */
 function validityOf(d: A.Data, n: number): Uint8Array | null {
   const b = d.nullBitmap as Uint8Array | undefined;
   if (b === undefined || b.length === 0 || d.nullCount === 0) return null;
-  return bits(b, d.offset, n);
+  return bitsAt(b, d.offset, n);
 }
 
 function typeError(c: InputColumn, t: A.DataType, want: string): RuntimeError {
@@ -257,7 +245,7 @@ function fastColumn(c: InputColumn, d: A.Data, n: number): HostColumn | null {
     case 'int':
       return isInt32(t) ? column(validity, bytesOf(d.values as Int32Array)) : null;
     case 'bool':
-      return column(validity, bits(d.values as Uint8Array, d.offset, n));
+      return column(validity, bitsAt(d.values as Uint8Array, d.offset, n));
     case 'string':
     case 'category': {
       if (!A.DataType.isUtf8(t)) return null;
