@@ -61,6 +61,8 @@ Commands:
                          strategies: --no-simd, --tree-layout branchy|flat, --mlp-unroll 1..8,
                          --tree-interleave 1..8, --tree-block 1..1024 rows, 1 = off,
                          --mlp-weights f64|f32: f32 storage where a layer's weights are exact;
+                         --linear-weights f32|f64: storage of exactly-f32 linear weights
+                         (default f64 where a dense vector is dotted, else f32);
                          --mlp-precision f32: INEXACT f32 MLP arithmetic, ~2x faster, within
                          f32 rounding of the reference, the same bits on every engine;
                          --mlp-block 1..1024 rows per block of the MLP, 1 = off; default 64
@@ -393,6 +395,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       '--tree-interleave': [],
       '--tree-block': [],
       '--mlp-weights': [],
+      '--linear-weights': [],
       '--mlp-precision': [],
       '--mlp-block': [],
     },
@@ -421,6 +424,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const unroll = integer('--mlp-unroll', 1, 8);
   const interleave = integer('--tree-interleave', 1, 8);
   const mlpWeights = word('--mlp-weights', ['f32', 'f64'] as const);
+  const linearWeights = word('--linear-weights', ['f32', 'f64'] as const);
   const mlpPrecision = word('--mlp-precision', ['f32', 'f64'] as const);
   // 1024 = MAX_TREE_BLOCK (compiler/emit/scoring.ts, not imported here: it loads binaryen)
   const mlpBlock = integer('--mlp-block', 1, 1024, ' (1 = off)');
@@ -482,6 +486,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       ...(interleave === undefined ? {} : { treeInterleave: interleave }),
       ...(block === undefined ? {} : { treeBlock: block }),
       ...(mlpWeights === undefined ? {} : { mlpWeights }),
+      ...(linearWeights === undefined ? {} : { linearWeights }),
       ...(mlpPrecision === undefined ? {} : { mlpPrecision }),
       ...(mlpBlock === undefined ? {} : { mlpBlock }),
     };

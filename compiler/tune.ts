@@ -19,6 +19,7 @@ import {
   type TuningRecord,
 } from '../abi/index.js';
 import { sha256Hex } from '../abi/node.js';
+import { hasDenseDot } from './emit/dense.js';
 import type { EmitOptions, TreeLayout } from './emit/index.js';
 import type * as ir from './ir.js';
 import { lowerModel } from './lower.js';
@@ -32,6 +33,7 @@ export interface Knobs {
   simd?: boolean;
   mlpUnroll?: number;
   mlpWeights?: 'f64' | 'f32';
+  linearWeights?: 'f32' | 'f64';
   mlpPrecision?: 'f32';
   mlpBlock?: number;
   treeLayout?: TreeLayout;
@@ -157,6 +159,10 @@ export function candidateKnobs(mod: ir.Module, inexact = false): Knobs[] {
     out = out.flatMap((k) => values.map((v) => ({ ...k, ...v })));
   };
   if (simdMatters) cross([{ simd: true }, { simd: false }]);
+  // weight storage of dense dot products (f64 by default: no widening per weight; f32: half the
+  // bytes). Without f32-exact weights both compile to the default's module and are dropped as such.
+  if (global.some((c) => c.kind === 'linear' && hasDenseDot(c, mod)))
+    cross([{ linearWeights: 'f32' }, { linearWeights: 'f64' }]);
   // unroll 1 never won on the fixtures; f32 weight storage applies where a layer's weights are exact
   if (mlp) cross([2, 4, 8].map((u) => ({ mlpUnroll: u })));
   // (mlpBlock 1: the row-at-a-time MLP, which big MLPs do not get by default)

@@ -785,6 +785,58 @@ describe('emit: scoring module (first slice)', () => {
     assert.ok(outs[0] === outs[1]);
   });
 
+  it('linear weight storage: f64 by default where a dense vector is dotted, f32 elsewhere or when asked; same bits', async () => {
+    const { checked, source } = model(`${DENSE}
+  input s : string
+  component h = linear(hash(s, 64))
+  output q = h
+`);
+    const bundle = randomBundle(checked, { seed: 43 });
+    // f32-exact weights: the only ones with a choice of storage
+    for (const c of bundle.components.values())
+      if (c.kind === 'linear') {
+        c.weights.forEach((w, i) => (c.weights[i] = Math.fround(w)));
+        c.intercepts.forEach((w, i) => (c.intercepts[i] = Math.fround(w)));
+      }
+    const rows = randomRows(checked, bundle, { seed: 44, count: 3_000 });
+    const seen = new Map<string, string>();
+    for (const simd of [true, false])
+      for (const [linearWeights, expect] of [
+        [undefined, 'f32, f64 in lin, two'],
+        ['f32', 'f32'],
+        ['f64', 'f64'],
+      ] as const) {
+        const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+          sourceText: source,
+          kernelBytes: kernels,
+          simd,
+          ...(linearWeights === undefined ? {} : { linearWeights }),
+        });
+        assert.equal(manifest.strategies['linear.weights'], expect, `simd ${simd}, ${linearWeights}`);
+        const { exports } = instantiate(bytes);
+        seen.set(
+          `${simd} ${linearWeights} (${bytes.length} bytes)`,
+          JSON.stringify(score(exports, manifest, rows, bundle)),
+        );
+      }
+    // six builds of three sizes (f64 storage is bigger), one set of outputs
+    assert.equal(
+      new Set([...seen.keys()].map((k) => k.split('(')[1])).size >= 3,
+      true,
+      [...seen.keys()].join('; '),
+    );
+    assert.equal(new Set(seen.values()).size, 1);
+    // weights that are not all exactly f32 are f64 whatever is asked
+    const wide = randomBundle(checked, { seed: 45 });
+    for (const c of wide.components.values()) if (c.kind === 'linear') c.weights[0] = 0.1;
+    const { manifest } = await emitScoringModule(checked, lowerModel(checked), wide, {
+      sourceText: source,
+      kernelBytes: kernels,
+      linearWeights: 'f32',
+    });
+    assert.equal(manifest.strategies['linear.weights'], 'f64');
+  });
+
   it('every emit code is documented in docs/errors.md', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
     for (const code of Object.values(EMIT_CODES))

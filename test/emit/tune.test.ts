@@ -87,6 +87,21 @@ describe('proml tune (compiler/tune.ts)', () => {
     assert.ok(mlp.includes('{"simd":true,"mlpBlock":64}'), 'the row-blocked f64 MLP');
     assert.ok(mlp.includes('{"simd":false,"mlpUnroll":8,"mlpWeights":"f32","mlpBlock":1}'));
     assert.ok(!mlp.some((k) => k.includes('treeLayout')));
+    // a dense vector dotted by a linear component: SIMD × its weight storage
+    const dense = checkSource(
+      'dense.pml',
+      'model dense {\n  input x : vector<f32, 64> required\n  component lin = linear(x)\n  output p = sigmoid(lin)\n}\n',
+    ).checked!;
+    assert.deepEqual(
+      candidateKnobs(lowerModel(dense)).map((k) => JSON.stringify(k)),
+      [
+        '{}',
+        '{"simd":true,"linearWeights":"f32"}',
+        '{"simd":true,"linearWeights":"f64"}',
+        '{"simd":false,"linearWeights":"f32"}',
+        '{"simd":false,"linearWeights":"f64"}',
+      ],
+    );
   });
 
   for (const name of ['abuse_anomaly', 'notification_send']) {
