@@ -20,7 +20,7 @@ import {
   type Row,
 } from '../abi/index.js';
 import { ColumnArena, rowsToColumns, sliceRows, type HostColumn } from './columns.js';
-import { RuntimeError } from './errors.js';
+import { rebaseRow, RuntimeError } from './errors.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -407,11 +407,51 @@ export class Model {
     return new Model(module, manifest, sha256, chunkBytes);
   }
 
-  /** Scores plain rows (see rowsToColumns for the accepted values). */
+  /**
+   * Scores plain rows (see rowsToColumns for the accepted values). A batch of more than about
+   * chunkBytes of input is converted and scored a chunk of rows at a time, so each chunk's columns
+   * are still in cache when they are copied into the module (errors still name the batch's row).
+   */
   score(rows: readonly Row[], entities?: EntityStore): ScoreResult {
+    const n = rows.length;
+    const chunk = this.rowChunk(n);
     // synchronous: the columns are copied into module memory before anything else encodes
-    this.arena.reset();
-    return this.scoreColumns(rows.length, rowsToColumns(this.manifest.inputs, rows, this.arena), entities);
+    if (chunk >= n) {
+      this.arena.reset();
+      return this.scoreColumns(n, rowsToColumns(this.manifest.inputs, rows, this.arena), entities);
+    }
+    return this.scoreChunks(n, chunk, (a, b) => {
+      this.arena.reset();
+      let cols: HostColumn[];
+      try {
+        cols = rowsToColumns(this.manifest.inputs, rows.slice(a, b), this.arena);
+      } catch (e) {
+        throw rebaseRow(e, a);
+      }
+      const blocks = this.fetchBlocks(b - a, cols, entities);
+      if (blocks instanceof Promise)
+        throw new RuntimeError('noEntityStore', 'the entity store is asynchronous: use scoreAsync()');
+      return { cols, blocks };
+    });
+  }
+
+  /**
+   * score()'s rows per chunk from the manifest (one proml_score call per chunk): all of them, or
+   * about chunkBytes of input, a string or a bag counted as 32 bytes (chunkRows sees the real bytes).
+   */
+  private rowChunk(n: number): number {
+    if (this.chunkBytes === 0 || n <= 8) return n;
+    let perRow = 0;
+    for (const c of this.manifest.inputs) {
+      const t = c.type;
+      perRow +=
+        t.kind === 'vector'
+          ? t.size * (t.elem === 'f64' ? 8 : 4)
+          : t.kind === 'string' || t.kind === 'bag' || t.kind === 'category'
+            ? 32
+            : 8;
+    }
+    return this.rowsPerChunk(n, perRow * n);
   }
 
   /** Number buffers of score()'s columns, reused across calls (see ColumnArena). */
@@ -491,23 +531,31 @@ export class Model {
   private call(n: number, cols: readonly HostColumn[], blocks: (Float64Array | null)[][]): ScoreResult {
     const chunk = this.chunkRows(n, cols);
     if (chunk >= n) return this.collect(n, this.scoreOnce(n, cols, blocks));
-    // chunks of rows, each placed and scored on its own; outputs gathered into whole-batch buffers
     const inputs = this.manifest.inputs;
+    return this.scoreChunks(n, chunk, (a, b) => ({
+      cols: cols.map((c, i) => sliceRows(c, inputs[i]!.type, a, b)),
+      blocks: blocks.map((k) => k.slice(a, b)),
+    }));
+  }
+
+  /**
+   * Rows [0, n) in chunks of `chunk` rows (a multiple of 8), each placed and scored on its own
+   * from what `part(a, b)` gives for rows [a, b); the outputs gathered into whole-batch buffers.
+   */
+  private scoreChunks(
+    n: number,
+    chunk: number,
+    part: (a: number, b: number) => { cols: readonly HostColumn[]; blocks: (Float64Array | null)[][] },
+  ): ScoreResult {
     let whole: ScoreResult | null = null;
     for (let a = 0; a < n; a += chunk) {
       const b = Math.min(n, a + chunk);
-      const part = this.collect(
-        b - a,
-        this.scoreOnce(
-          b - a,
-          cols.map((c, i) => sliceRows(c, inputs[i]!.type, a, b)),
-          blocks.map((k) => k.slice(a, b)),
-        ),
-      );
-      whole ??= this.emptyResult(n, part);
-      whole.status.set(part.status, a);
-      for (let j = 0; j < part.outputs.length; j++) {
-        const o = part.outputs[j]!;
+      const { cols, blocks } = part(a, b);
+      const one = this.collect(b - a, this.scoreOnce(b - a, cols, blocks));
+      whole ??= this.emptyResult(n, one);
+      whole.status.set(one.status, a);
+      for (let j = 0; j < one.outputs.length; j++) {
+        const o = one.outputs[j]!;
         const w = whole.outputs[j]!;
         w.validity.set(o.validity.subarray(0, Math.ceil((b - a) / 8)), a >> 3);
         if (o.type === 'bool') w.values.set(o.values.subarray(0, Math.ceil((b - a) / 8)), a >> 3);
@@ -526,6 +574,11 @@ export class Model {
         c.values.byteLength +
         (c.offsets === null ? 0 : c.offsets.byteLength) +
         (c.data === null ? 0 : c.data.byteLength);
+    return this.rowsPerChunk(n, bytes);
+  }
+
+  /** Rows per chunk for n rows of `bytes` input in all: n, or ~chunkBytes' worth (whole blocks of 128 or 8 rows). */
+  private rowsPerChunk(n: number, bytes: number): number {
     if (bytes <= this.chunkBytes) return n;
     const rows = Math.floor((this.chunkBytes * n) / bytes);
     // blocked code paths work in blocks of up to 128 rows: whole blocks when chunks are that big

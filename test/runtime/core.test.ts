@@ -179,6 +179,21 @@ describe('runtime core', () => {
     }
     const f = await fixture('tiny_linear');
     await assert.rejects(Model.load(f.bytes, { chunkBytes: -1 }), /chunkBytes must be a whole number/);
+    // score() converts rows a chunk at a time: a bad value still names its row in the whole batch
+    const rows = randomRows(f.checked, f.bundle, { seed: 5, count: 3_000 });
+    rows[2_500] = { x: 'oops' };
+    for (const chunkBytes of [0, 1, 4_096]) {
+      const model = await Model.load(f.bytes, { chunkBytes });
+      assert.throws(
+        () => model.score(rows),
+        (e: unknown) =>
+          e instanceof RuntimeError &&
+          e.row === 2_500 &&
+          e.field === 'x' &&
+          /input 'x' row 2500: expected/.test(e.message),
+        `chunkBytes ${chunkBytes}`,
+      );
+    }
   });
 
   it('memory: flat over repeated calls; a batch larger than memory grows it once, or not at all in chunks', async () => {
