@@ -49,7 +49,19 @@ export const GCC_FLAGS: readonly string[] = [
   '-ffp-contract=off',
 ];
 
+/**
+ * GCC_FLAGS with vectors of at most 128 bits, the width of WebAssembly SIMD128 (same ISA, same
+ * IEEE rules): the native C row at wasm's vector width, to tell how much of proml's distance to the
+ * bound is vector width and how much is code. (ARM's NEON is 128-bit already.)
+ */
+export const GCC_FLAGS_128: readonly string[] = [
+  ...GCC_FLAGS.filter((f) => !f.startsWith('-mprefer-vector-width=')),
+  ...(process.arch === 'x64' ? ['-mprefer-vector-width=128'] : []),
+];
+
 export interface NativeOptions {
+  /** Vector width: the CPU's widest (default, GCC_FLAGS) or 128 bits (GCC_FLAGS_128). */
+  vectorBits?: 'native' | 128;
   /** Total timed time, ms (default 1,000). */
   minTimeMs?: number;
   /** At least this many timed rounds (default 11). */
@@ -106,9 +118,10 @@ function cacheDir(): string {
 /** The cached binary for `source` (compiled now if missing). */
 export async function compileNative(
   source: string,
+  flags: readonly string[] = GCC_FLAGS,
 ): Promise<{ path: string; compileMs: number; cached: boolean }> {
   if (!gccAvailable()) throw new Error('native bound: gcc is not available');
-  const key = createHash('sha256').update(GCC_FLAGS.join(' ')).update('\0').update(source).digest('hex');
+  const key = createHash('sha256').update(flags.join(' ')).update('\0').update(source).digest('hex');
   const dir = cacheDir();
   const path = join(dir, `${key.slice(0, 24)}.bin`);
   if (existsSync(path)) return { path, compileMs: 0, cached: true };
@@ -117,7 +130,7 @@ export async function compileNative(
     const c = join(work, 'model.c');
     writeFileSync(c, source);
     const t0 = performance.now();
-    await run('gcc', [...GCC_FLAGS, '-o', join(work, 'model.bin'), c, '-lm'], { maxBuffer: 1 << 24 });
+    await run('gcc', [...flags, '-o', join(work, 'model.bin'), c, '-lm'], { maxBuffer: 1 << 24 });
     const compileMs = performance.now() - t0;
     // atomic publish: a concurrent build of the same source renames an identical file
     renameSync(join(work, 'model.bin'), path);
@@ -151,7 +164,8 @@ export async function nativeBound(
     throw new Error(`native bound: input has ${input.length} values, expected ${rows} × ${features}`);
   const minTimeMs = options.minTimeMs ?? 1000;
   const minRounds = options.minRounds ?? 11;
-  const bin = await compileNative(emitC(model));
+  const flags = options.vectorBits === 128 ? GCC_FLAGS_128 : GCC_FLAGS;
+  const bin = await compileNative(emitC(model), flags);
   const work = mkdtempSync(join(tmpdir(), 'proml-native-run-'));
   try {
     const inPath = join(work, 'x.f32');
@@ -186,7 +200,7 @@ export async function nativeBound(
       compileMs: bin.compileMs,
       cached: bin.cached,
       compiler: gccDescription() ?? 'gcc',
-      flags: GCC_FLAGS.join(' '),
+      flags: flags.join(' '),
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -416,12 +416,14 @@ function rotation(m: PeerModel, n: number, ctx: EngineContext): number[] {
   return Array.from({ length: k }, (_, i) => i);
 }
 
-function nativeEngine(api: NativeApi, ctx: EngineContext): Engine {
+function nativeEngine(api: NativeApi, ctx: EngineContext, bits: 'native' | 128): Engine {
   return {
-    id: 'native',
-    label: 'native C (gcc -O3)',
+    id: bits === 128 ? 'native-128' : 'native',
+    label: bits === 128 ? 'native C, 128-bit vectors' : 'native C (gcc -O3)',
     measures:
-      "the C lower bound of bench/native/: the model's coefficients compiled by gcc -O3 (no fast-math, no FMA contraction), its own timing loop over the same f32 rows in one process (no JS, no call overhead in the timed region); ± is its rounds' interquartile range ÷ median",
+      bits === 128
+        ? "as native C, with gcc's vectors held to 128 bits (-mprefer-vector-width=128: SIMD128's width, same ISA otherwise): how much of the distance to the bound is vector width"
+        : "the C lower bound of bench/native/: the model's coefficients compiled by gcc -O3 (no fast-math, no FMA contraction), its own timing loop over the same f32 rows in one process (no JS, no call overhead in the timed region); ± is its rounds' interquartile range ÷ median",
     applies: () => true,
     setup: async (m) => {
       let native: { model: unknown; columns: unknown };
@@ -437,6 +439,7 @@ function nativeEngine(api: NativeApi, ctx: EngineContext): Engine {
           const r = await api.nativeBound(native.model, input, n, {
             minTimeMs: ctx.nativeMs,
             minRounds: ctx.nativeMs >= 200 ? 7 : 3,
+            vectorBits: bits,
           });
           const out = Float64Array.from(r.outputs);
           return {
@@ -464,6 +467,7 @@ export async function engines(ctx: EngineContext): Promise<{ list: Engine[]; nat
     ortEngine('web', ctx),
     tfjsEngine(ctx),
   ];
-  if (native.api !== null) list.push(nativeEngine(native.api, ctx));
+  if (native.api !== null)
+    list.push(nativeEngine(native.api, ctx, 'native'), nativeEngine(native.api, ctx, 128));
   return { list, nativeNote: native.note };
 }

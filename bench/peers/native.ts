@@ -19,7 +19,7 @@ export interface NativeApi {
     model: unknown,
     input: Float32Array,
     rows: number,
-    options?: { minTimeMs?: number; minRounds?: number },
+    options?: { minTimeMs?: number; minRounds?: number; vectorBits?: 'native' | 128 },
   ) => Promise<{
     rowsPerSec: number;
     outputs: ArrayLike<number>;

@@ -74,7 +74,9 @@ export interface EmitOptions {
   mlpUnroll?: number;
   /**
    * MLP weight storage: 'f64' (default), or 'f32' where every weight of a layer is exactly an f32
-   * (half the bytes to stream per row; promoted to f64 on load, so the same products: same results).
+   * (half the bytes in the module and to stream per row; promoted to f64 on load, so the same
+   * products: same results). Both the row-at-a-time and the row-blocked kernel; measured on the
+   * blocked one (pymk, the benchmark MLP): 2–6% slower than f64, its loads are not the bottleneck.
    */
   mlpWeights?: 'f64' | 'f32';
   /**
@@ -521,13 +523,11 @@ function build(
     mlpWeights: options.mlpWeights ?? 'f64',
     mlpPrecision: options.mlpPrecision ?? 'f64',
     // f32 MLPs are row-blocked by default; f64 ones when big enough to pay (exact either way) and
-    // no knob of the row-at-a-time MLP (unroll, weight storage) was asked for
+    // no knob of the row-at-a-time MLP alone (unroll) was asked for
     mlpBlock:
       options.mlpBlock ??
       (options.mlpPrecision === 'f32' ||
-      (options.mlpUnroll === undefined &&
-        options.mlpWeights === undefined &&
-        largestMlpWeights(mod, bundle) >= MLP_BLOCK_MIN_WEIGHTS)
+      (options.mlpUnroll === undefined && largestMlpWeights(mod, bundle) >= MLP_BLOCK_MIN_WEIGHTS)
         ? DEFAULT_MLP_BLOCK
         : 1),
     treeLayout: options.treeLayout ?? null,
@@ -1249,6 +1249,8 @@ function addScore(
   const blocked = transform ? [] : blockedComponents(mod, bundle, strategy);
   // bytes per value of a row-blocked MLP's rows and sums
   const mlpEs = strategy.mlpPrecision === 'f32' ? 4 : 8;
+  // layers of row-blocked f64 MLPs whose weights went in as f32 (mlpWeights 'f32'; manifest)
+  const blockedCounts = { f32Layers: 0 };
   const BLK = blocked.length > 0 ? { start: L.add(i32), rel: L.add(i32), rows: L.add(i32) } : null;
   // scratch bytes per row of each blocked component
   const rowBytes = (b: BlockedComponent): number =>
@@ -1535,7 +1537,21 @@ function addScore(
       const sc = scratch.get(b.c.name)!;
       const W = b.c.inputWidth;
       if (b.kind === 'mlp') {
-        kernels.push(emitBlockedMlp(m, L, pool, kernelFn, b.coef, W, sc, BLK.rows, mlpEs === 4));
+        kernels.push(
+          emitBlockedMlp(
+            m,
+            L,
+            pool,
+            kernelFn,
+            b.coef,
+            W,
+            sc,
+            BLK.rows,
+            mlpEs === 4,
+            strategy.mlpWeights === 'f32',
+            blockedCounts,
+          ),
+        );
         continue;
       }
       const [lx, lm, lo] = [L.add(i32), L.add(i32), L.add(i32)];
@@ -1596,7 +1612,7 @@ function addScore(
     blockedTrees: new Set(blocked.filter((b) => b.kind === 'gbdt').map((b) => b.c.name)),
     blockedMlps: blocked.some((b) => b.kind === 'mlp'),
     blockRows,
-    mlpF32Layers: g.mlpF32Layers,
+    mlpF32Layers: g.mlpF32Layers + blockedCounts.f32Layers,
   };
 }
 
@@ -1805,7 +1821,9 @@ const NO_VALUE: Val = { v: -1, p: null, s: 'f32' };
  * MLP_BLOCK_LANES) one at a time with MLP_TAIL_VECTORS vectors per step.
  * Every output of every row is b_o + Σ_i w_oi · h_i with i ascending, a multiply then an add per
  * input, in the MLP's precision, as in Gen.mlp: the same bits (in f64: the reference's).
- * rows: i32 local, the block's row count.
+ * rows: i32 local, the block's row count. f32Weights (f64 MLPs): store a layer's weights as f32
+ * when every one is exactly an f32 (half the bytes; promoted on load: the same products); the
+ * number of such layers is added to `counts.f32Layers`.
  */
 function emitBlockedMlp(
   m: binaryen.Module,
@@ -1817,6 +1835,8 @@ function emitBlockedMlp(
   sc: BlockScratch,
   rows: number,
   p32: boolean,
+  f32Weights: boolean,
+  counts: { f32Layers: number },
 ): Ref {
   const i32 = binaryen.i32;
   const T = p32 ? binaryen.f32 : binaryen.f64;
@@ -1841,15 +1861,19 @@ function emitBlockedMlp(
   coef.layers.forEach((layer, li) => {
     const last = li === coef.layers.length - 1;
     const oPad = pads[li]!;
-    const data = p32
-      ? new Float32Array(layer.inputs * oPad + oPad)
-      : new Float64Array(layer.inputs * oPad + oPad);
+    // weights [input][output] (oPad outputs a row), in f32 when the MLP is or when asked and exact
+    const w32 = p32 || (f32Weights && layer.weights.every((x) => Math.fround(x) === x));
+    if (w32 && !p32) counts.f32Layers++;
+    const wes = w32 ? 4 : 8;
+    const wsh = w32 ? 2 : 3;
+    const weights = w32 ? new Float32Array(layer.inputs * oPad) : new Float64Array(layer.inputs * oPad);
+    const bias = p32 ? new Float32Array(oPad) : new Float64Array(oPad);
     for (let q = 0; q < layer.outputs; q++) {
-      data[layer.inputs * oPad + q] = layer.bias[q]!;
-      for (let j = 0; j < layer.inputs; j++) data[j * oPad + q] = layer.weights[q * layer.inputs + j]!;
+      bias[q] = layer.bias[q]!;
+      for (let j = 0; j < layer.inputs; j++) weights[j * oPad + q] = layer.weights[q * layer.inputs + j]!;
     }
-    const wAddr = pool.add(new Uint8Array(data.buffer));
-    const bAddr = wAddr + layer.inputs * oPad * es;
+    const wAddr = pool.add(new Uint8Array(weights.buffer));
+    const bAddr = pool.add(new Uint8Array(bias.buffer));
     const dst = sc.bufs![li % 2]!;
     const dstStride = es * oPad;
     const relu = !last && coef.activation === 'relu';
@@ -1866,7 +1890,17 @@ function emitBlockedMlp(
         ),
       );
       const ws = Array.from({ length: V }, () => L.add(v128));
-      ws.forEach((w, u) => step.push(m.local.set(w, m.v128.load(16 * u, es, g(wp)))));
+      // (f32 weights of an f64 MLP: two per f64x2 vector, promoted)
+      ws.forEach((w, u) =>
+        step.push(
+          m.local.set(
+            w,
+            w32 && !p32
+              ? m.f64x2.promote_low_f32x4(m.v128.load64_zero(8 * u, 4, g(wp)))
+              : m.v128.load(16 * u, es, g(wp)),
+          ),
+        ),
+      );
       accs.forEach((row, q) => {
         step.push(
           m.local.set(
@@ -1901,11 +1935,11 @@ function emitBlockedMlp(
       return loop(label('o'), m.i32.ge_u(g(o), m.i32.const(oPad)), [
         ...init,
         m.local.set(i, m.i32.const(0)),
-        m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(sh)))),
+        m.local.set(wp, m.i32.add(m.i32.const(wAddr), m.i32.shl(g(o), m.i32.const(wsh)))),
         loop(label('i'), m.i32.ge_u(g(i), m.i32.const(layer.inputs)), [
           ...step,
           m.local.set(i, m.i32.add(g(i), m.i32.const(1))),
-          m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * es))),
+          m.local.set(wp, m.i32.add(g(wp), m.i32.const(oPad * wes))),
         ]),
         ...fin,
         m.local.set(o, m.i32.add(g(o), m.i32.const(group))),

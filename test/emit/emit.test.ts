@@ -621,6 +621,9 @@ describe('emit: scoring module (first slice)', () => {
           { simd: true, mlpUnroll: 4 },
           { simd: true, mlpUnroll: 8, mlpWeights: 'f32' },
           { simd: false, mlpUnroll: 3, mlpWeights: 'f32' },
+          // the row-blocked f64 MLP with f32 weight storage (and a block of 7: 4 rows + 3 tail rows)
+          { simd: true, mlpWeights: 'f32' },
+          { simd: true, mlpWeights: 'f32', mlpBlock: 7 },
         ],
       ],
       ['notification_send', [{ simd: true }, { simd: false, mlpUnroll: 3 }]],
