@@ -21,3 +21,45 @@ export function hasDenseDot(c: ir.IrComponent, mod: ir.Module): boolean {
     return n.op === 'input' && n.type.k === 'vec' && n.type.n >= DENSE_MIN;
   });
 }
+
+/**
+ * Vector inputs (indexes into mod.inputs) whose values only dense dot products read, straight from
+ * their columns: the row prelude need not load their lanes into locals (a 1,000-wide input had
+ * cost 1,000 loads a row that no code used; binaryen keeps them, as a load may trap). Conservative:
+ * any other user of the input, or of a require / inrange / default over it (an output, a vector
+ * op, a tree or MLP feature, a per-entity linear component) keeps the lanes. For scoring modules:
+ * the caller keeps them for an input with a range check (the check reads every lane) and in
+ * transform modules (which write every feature's column).
+ */
+export function denseOnlyInputs(mod: ir.Module): Set<number> {
+  const users = new Map<number, number[]>();
+  for (const n of mod.nodes)
+    for (const a of n.args) {
+      let list = users.get(a);
+      if (list === undefined) users.set(a, (list = []));
+      list.push(n.id);
+    }
+  const named = new Set<number>(mod.outputs.map((o) => o.node));
+  const out = new Set<number>();
+  for (const input of mod.nodes) {
+    const t = input.type;
+    if (input.op !== 'input' || t.k !== 'vec' || t.n < DENSE_MIN) continue;
+    // Gen.directVector reads the column when the value is there on every accepted row
+    const onlyDense = (id: number, present: boolean): boolean => {
+      if (named.has(id)) return false;
+      for (const u of users.get(id) ?? []) {
+        const n = mod.nodes[u]!;
+        if (n.op === 'require' || n.op === 'inrange' || n.op === 'default') {
+          if (n.args[0] !== id || !onlyDense(u, present || n.op !== 'inrange')) return false;
+          continue;
+        }
+        if (n.op !== 'component') return false;
+        const c = mod.components[n.attrs.component!]!;
+        if (c.kind !== 'linear' || c.per !== null || !present) return false;
+      }
+      return true;
+    };
+    if (onlyDense(input.id, !t.opt)) out.add(input.attrs.input!);
+  }
+  return out;
+}

@@ -25,7 +25,7 @@ import { kernelModuleBytes } from '../kernels.js';
 import type { CheckedModel } from '../typed.js';
 import { lowerModel } from '../lower.js';
 import { HASH_SEED, hashString, utf8 } from '../../abi/hash.js';
-import { DENSE_MIN, hasDenseDot } from './dense.js';
+import { DENSE_MIN, denseOnlyInputs, hasDenseDot } from './dense.js';
 import { CompileError } from './errors.js';
 import { buildManifest } from './manifest.js';
 import {
@@ -971,6 +971,8 @@ function addScore(
    * status in ST. Emitted twice when trees are row-blocked (the gather pass and the scoring pass);
    * tag keeps the second copy's labels unique.
    */
+  // vector inputs only dense dot products read: their lanes are not loaded (dense.ts)
+  const denseOnly = transform ? new Set<number>() : denseOnlyInputs(mod);
   const rowPrelude = (tag: string) => {
     const row: Ref[] = [];
     const ST = L.add(i32);
@@ -1099,11 +1101,12 @@ function addScore(
         row.push(m.local.set(base, m.i32.add(get(inValues[i]!), m.i32.mul(get(R), m.i32.const(nv * size)))));
         const lanes = [v];
         for (let k = 1; k < nv; k++) lanes.push(L.add(wasmType(s)));
-        lanes.forEach((l, k) =>
-          row.push(
-            m.local.set(l, s === 'f64' ? m.f64.load(k * 8, 8, get(base)) : m.f32.load(k * 4, 4, get(base))),
-          ),
-        );
+        if (!denseOnly.has(i) || checkedInput(checked, mod, i).range !== null)
+          lanes.forEach((l, k) =>
+            row.push(
+              m.local.set(l, s === 'f64' ? m.f64.load(k * 8, 8, get(base)) : m.f32.load(k * 4, 4, get(base))),
+            ),
+          );
         inLanes[i] = lanes;
         inVecBase[i] = base;
         return;

@@ -788,6 +788,34 @@ describe('emit: scoring module (first slice)', () => {
     assert.ok(outs[0] === outs[1]);
   });
 
+  it('a vector only dense dot products read is not loaded lane by lane; one used elsewhere is', async () => {
+    const loads = async (extra: string): Promise<number> => {
+      const { checked, source } = model(`
+  input x : vector<f32, 64> required
+  component lin = linear(x)
+  output p = sigmoid(lin)
+${extra}`);
+      const bundle = randomBundle(checked, { seed: 46 });
+      const { bytes, manifest } = await emitScoringModule(checked, lowerModel(checked), bundle, {
+        sourceText: source,
+        kernelBytes: kernels,
+      });
+      const rows = randomRows(checked, bundle, { seed: 47, count: 500 });
+      assert.deepEqual(differences(checked, bundle, bytes, rows), []);
+      assert.equal(manifest.strategies['linear.dense'], 'f64x2 x4');
+      return (
+        binaryen
+          .readBinary(bytes)
+          .emitText()
+          .match(/f32\.load/g) ?? []
+      ).length;
+    };
+    const only = await loads('');
+    const also = await loads('  output s : f64 = sum(x)\n');
+    assert.ok(only < 64, `${only} f32 loads with the vector read by the dot product only`);
+    assert.ok(also >= 64 + only, `${also} f32 loads with sum(x) too (${only} without)`);
+  });
+
   it('linear weight storage: f64 by default where a dense vector is dotted, f32 elsewhere or when asked; same bits', async () => {
     const { checked, source } = model(`${DENSE}
   input s : string
